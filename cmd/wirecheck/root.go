@@ -1,0 +1,60 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "wirecheck",
+		Short: "MQTT and REST conformance, overhead and energy harness",
+		Long: `wirecheck checks whether an MQTT broker or a REST server does what the
+standards say, and measures what a protocol costs on the wire.
+
+It ships a reference MQTT 3.1.1 broker (wirecheck broker).`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newBrokerCmd())
+	return root
+}
+
+// usageError marks a bad flag or argument: exit code 2, like flag parsing.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+func exitCode(err error) int {
+	var u usageError
+	if errors.As(err, &u) || strings.Contains(err.Error(), "unknown flag") ||
+		strings.Contains(err.Error(), "invalid argument") || strings.Contains(err.Error(), "unknown command") {
+		return 2
+	}
+	return 1
+}
+
+// newLogger builds the structured logger from --log-level and --log-format.
+func newLogger(level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, usagef("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, usagef("--log-format %q: want text or json", format)
+}
