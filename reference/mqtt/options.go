@@ -11,9 +11,9 @@ import (
 // Options configure a Server. The zero value plus Defaults() is a safe
 // broker: loopback only, in memory, anonymous clients allowed.
 type Options struct {
-	Listen         []string      // listener specs: "127.0.0.1:1883", "tls://…", "ws://…"
-	DataDir        string        // durable store directory; "" runs in memory
-	TLS            *tls.Config   // for tls:// and wss:// listeners
+	Listen         []string    // listener specs: "127.0.0.1:1883", "tls://…", "ws://…"
+	DataDir        string      // durable store directory; "" runs in memory
+	TLS            *tls.Config // for tls:// and wss:// listeners
 	Passwords      *auth.Passwords
 	ACL            *auth.ACL
 	AllowAnonymous bool          // accept clients without a user name

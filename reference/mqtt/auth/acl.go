@@ -153,12 +153,12 @@ func (a *ACL) Allowed(clientID, username string, topic string, access Access) bo
 	}
 	var granted Access
 	denied := false
-	a.each(clientID, username, func(filter string, acc Access, unsafe bool) bool {
+	a.each(clientID, username, func(filter string, acc Access) bool {
 		if acc == deny {
-			denied = unsafe || packets.MatchTopic(filter, topic)
+			denied = packets.MatchTopic(filter, topic)
 			return !denied
 		}
-		if !unsafe && packets.MatchTopic(filter, topic) {
+		if packets.MatchTopic(filter, topic) {
 			granted |= acc
 		}
 		return true
@@ -166,20 +166,16 @@ func (a *ACL) Allowed(clientID, username string, topic string, access Access) bo
 	return !denied && granted&access == access
 }
 
-// CanSubscribe decides a SUBSCRIBE request. Stock Mosquitto 2.0's acl_file
-// check accepts every subscription and only filters on delivery; this is
-// stricter, so the broker can answer 0x80 in SUBACK [MQTT-3.8.4-5] instead of
-// silently delivering nothing. The rule:
+// CanSubscribe reports whether a subscription to filter is granted (SUBACK
+// 0x80 otherwise [MQTT-3.8.4-5]). Like Mosquitto it is permissive and lets
+// delivery filter per message with Allowed(…, Read):
 //
-//   - some applicable rule with Read access must cover the filter: every
-//     topic the filter can match is matched by the rule (a '+' or '#' in the
-//     request needs '+' or '#' at that level of the rule; '#' in the rule
-//     covers the rest);
-//   - no applicable deny rule may overlap the filter: if some topic is
-//     matched by both, the whole subscription is refused.
+//   - some applicable rule with Read access must overlap the filter: at least
+//     one topic the filter matches is readable;
+//   - no applicable deny rule may cover the filter: a subscription whose every
+//     topic is denied is refused.
 //
-// Allowed(…, Read) should still be checked on delivery; for a filter without
-// wildcards the two agree.
+// For a filter without wildcards this agrees with Allowed(…, Read).
 func (a *ACL) CanSubscribe(clientID, username, filter string) bool {
 	if a == nil {
 		return true
@@ -188,12 +184,12 @@ func (a *ACL) CanSubscribe(clientID, username, filter string) bool {
 		return false
 	}
 	covered, denied := false, false
-	a.each(clientID, username, func(f string, acc Access, unsafe bool) bool {
+	a.each(clientID, username, func(f string, acc Access) bool {
 		if acc == deny {
-			denied = unsafe || overlaps(f, filter)
+			denied = covers(f, filter)
 			return !denied
 		}
-		if !unsafe && acc&Read != 0 && covers(f, filter) {
+		if acc&Read != 0 && overlaps(f, filter) {
 			covered = true
 		}
 		return true
@@ -202,18 +198,20 @@ func (a *ACL) CanSubscribe(clientID, username, filter string) bool {
 }
 
 // each calls fn with every rule that applies to the client, with patterns
-// substituted, until fn returns false. unsafe marks a pattern whose %c or %u
-// value is empty or contains '+', '#' or '/': substituting it could reach
-// into another client's subtree, so callers must not grant from it, and a
-// deny pattern in that state denies everything (fail closed; Mosquitto
-// likewise refuses all access to such clients once patterns exist).
-func (a *ACL) each(clientID, username string, fn func(filter string, acc Access, unsafe bool) bool) {
+// substituted, until fn returns false.
+//
+// A granting pattern is skipped when a value it needs is empty or contains
+// '+', '#' or '/': client "a/b" must not reach into client "a"'s subtree
+// through "devices/%c/#", nor client "+" into everyone's. (Mosquitto refuses
+// pattern grants only for '+' and '#'.) A deny pattern is always substituted:
+// whatever the value, the result can only deny more.
+func (a *ACL) each(clientID, username string, fn func(filter string, acc Access) bool) {
 	rules := a.anonymous
 	if username != "" {
 		rules = a.users[username]
 	}
 	for _, ru := range rules {
-		if !fn(ru.filter, ru.access, false) {
+		if !fn(ru.filter, ru.access) {
 			return
 		}
 	}
@@ -222,10 +220,7 @@ func (a *ACL) each(clientID, username string, fn func(filter string, acc Access,
 		if ru.usesUN && username == "" {
 			continue // Mosquitto skips %u patterns for clients without a username
 		}
-		if (ru.usesCID && !safeValue(clientID)) || (ru.usesUN && !safeValue(username)) {
-			if !fn(ru.filter, ru.access, true) {
-				return
-			}
+		if ru.access != deny && ((ru.usesCID && !safeValue(clientID)) || (ru.usesUN && !safeValue(username))) {
 			continue
 		}
 		filter := ru.filter
@@ -235,7 +230,7 @@ func (a *ACL) each(clientID, username string, fn func(filter string, acc Access,
 			}
 			filter = subst.Replace(filter)
 		}
-		if !fn(filter, ru.access, false) {
+		if !fn(filter, ru.access) {
 			return
 		}
 	}

@@ -105,11 +105,14 @@ func TestAllowedExampleFile(t *testing.T) {
 		runAllowed(t, a, []allowCase{
 			// A '/' in the client ID would reach into client "a"'s subtree.
 			{"a/b", "", "devices/a/b/telemetry", Write, false},
-			// ... and a %c deny pattern cannot be applied to it, so it fails closed.
-			{"a/b", "alice", "sensors/kitchen/temp", Read, false},
-			{"#", "carol", "users/carol/inbox/1", Read, false},
-			{"x+", "carol", "users/carol/inbox/1", Read, false},
-			{"", "carol", "users/carol/inbox/1", Read, false},
+			{"a/b", "alice", "devices/a/b/telemetry", Read, false},
+			// Only the pattern grants are lost; other rules still apply, as in Mosquitto.
+			{"a/b", "", "public/news", Read, true},
+			{"a/b", "alice", "sensors/kitchen/temp", Read, true},
+			{"a/b", "alice", "users/alice/inbox/1", Read, true},
+			{"#", "carol", "users/carol/inbox/1", Read, true},
+			{"#", "carol", "shared/carol-#", Read, false},
+			{"", "carol", "shared/carol-", Read, false}, // an empty client ID grants nothing either
 			// An unsafe username only disables the %u patterns.
 			{"c9", "carol/x", "users/carol/x/inbox/1", Read, false},
 			{"c9", "carol/x", "users/carol/outbox", Write, false},
@@ -167,6 +170,14 @@ func TestAllowedSmallFiles(t *testing.T) {
 			{"x", "u", "a/x", Read, false},
 			{"x", "u", "a/y", Read, true},
 		}},
+		{"deny patterns are substituted even with unsafe values", "topic read d/#\npattern deny d/%c/fw", []allowCase{
+			{"x", "", "d/x/fw", Read, false},
+			{"x", "", "d/y/fw", Read, true},
+			{"+", "", "d/y/fw", Read, false}, // "+" only widens the deny
+			{"a/b", "", "d/a/b/fw", Read, false},
+			{"a/b", "", "d/a/fw", Read, true},
+			{"", "", "d//fw", Read, false},
+		}},
 		{"read and write rules combine", "topic read t\ntopic write t", []allowCase{
 			{"c", "", "t", ReadWrite, true},
 		}},
@@ -209,39 +220,44 @@ func TestCanSubscribe(t *testing.T) {
 		client, user, filter string
 		want                 bool
 	}{
-		{"anon1", "", "public/#", false}, // overlaps deny public/chat/moderators
+		{"anon1", "", "public/#", true}, // readable in part; delivery filters the denied topic
 		{"anon1", "", "public/+", true},
 		{"anon1", "", "public/news", true},
-		{"anon1", "", "public/chat/#", false},
+		{"anon1", "", "public/chat/#", true},
 		{"anon1", "", "public/chat/moderators", false},
 		{"anon1", "", "public/news/#", true},
-		{"anon1", "", "#", false},
+		{"anon1", "", "#", true}, // public/... is readable
 		{"anon1", "", "$SYS/#", false},
 
 		{"a1", "alice", "sensors/kitchen/#", true},
 		{"a1", "alice", "sensors/kitchen/+", true},
-		{"a1", "alice", "sensors/#", false},      // overlaps deny sensors/private/#
-		{"a1", "alice", "sensors/+/temp", false}, // sensors/private/temp is denied
+		{"a1", "alice", "sensors/#", true},          // sensors/private/... filtered on delivery
+		{"a1", "alice", "sensors/private/#", false}, // wholly denied
+		{"a1", "alice", "sensors/+/temp", true},
 		{"a1", "alice", "sensors/private/x", false},
 		{"a1", "alice", "cmd/+/set", false}, // write-only rule
 		{"a1", "alice", "$SYS/broker/+", true},
 		{"a1", "alice", "$SYS/broker/#", true},
-		{"a1", "alice", "$SYS/#", false},
-		{"a1", "alice", "+/broker/uptime", false}, // would also need non-$ topics
+		{"a1", "alice", "$SYS/#", true},          // $SYS/broker/... is readable
+		{"a1", "alice", "+/broker/uptime", true}, // sensors/broker/uptime is readable
 		{"a1", "alice", "alerts", true},
-		{"a1", "alice", "alerts/#", false},
-		{"a1", "alice", "devices/a1/#", false}, // overlaps deny devices/a1/firmware
-		{"a1", "alice", "devices/a1/+", false},
+		{"a1", "alice", "alerts/#", true}, // "#" matches the parent "alerts"
+		{"a1", "alice", "alerts/+", false},
+		{"a1", "alice", "devices/a1/#", true},
+		{"a1", "alice", "devices/a1/firmware", false}, // denied pattern
+		{"a1", "alice", "devices/a1/+", true},
 		{"a1", "alice", "devices/a1/telemetry/#", true},
 		{"a1", "alice", "users/alice/inbox/#", true},
-		{"a1", "alice", "users/+/inbox/#", false},
+		{"a1", "alice", "users/+/inbox/#", true},
+		{"a1", "alice", "users/+/outbox", false},     // no read rule overlaps
 		{"a1", "alice", "users/alice/outbox", false}, // write-only pattern
 
 		{"b1", "bob", "sensors/+/temp", true},
 		{"b1", "bob", "sensors/hall/temp", true},
-		{"b1", "bob", "sensors/#", false},
-		{"b1", "bob", "sensors/+/+", false},
-		{"b1", "bob", "sensors/+/temp/#", false},
+		{"b1", "bob", "sensors/#", true},
+		{"b1", "bob", "other/#", false},
+		{"b1", "bob", "sensors/+/+", true},
+		{"b1", "bob", "sensors/+/temp/#", true},
 		{"b1", "bob", "reports with spaces/#", true},
 
 		{"a/b", "", "devices/a/b/#", false},

@@ -70,7 +70,7 @@ var (
 	ErrFilterMultiLevel       = &Violation{"MQTT-4.7.1-2", "'#' is not alone in the last level"}
 	ErrFilterSingleLevel      = &Violation{"MQTT-4.7.1-3", "'+' does not fill a whole level"}
 	ErrSubscribeEmpty         = &Violation{"MQTT-3.8.3-3", "SUBSCRIBE with no topic filter"}
-	ErrSubscribeOptions       = &Violation{"MQTT-3-8.3-4", "SUBSCRIBE requested QoS reserved bits or QoS 3"}
+	ErrSubscribeOptions       = &Violation{"MQTT-3.8.3-4", "SUBSCRIBE requested QoS reserved bits or QoS 3"}
 	ErrSubackCode             = &Violation{"MQTT-3.9.3-2", "SUBACK return code not 0x00, 0x01, 0x02 or 0x80"}
 	ErrUnsubscribeEmpty       = &Violation{"MQTT-3.10.3-2", "UNSUBSCRIBE with no topic filter"}
 	ErrStringTooLong          = &Violation{"MQTT-4.7.3-3", "string longer than 65535 bytes"}

@@ -1091,7 +1091,7 @@ var GoldenMalformed = []GoldenCase{
 	},
 	{
 		Name: "SUBSCRIBE requested QoS 3",
-		Ref:  "Figure 3.22 - SUBSCRIBE Packet payload format: QoS 0, 1 or 2 [MQTT-3-8.3-4]",
+		Ref:  "Figure 3.22 - SUBSCRIBE Packet payload format: QoS 0, 1 or 2 [MQTT-3.8.3-4]",
 		// 00000000  82 08 00 0a 00 03 61 2f  62 03                    |......a/b.|
 		Bytes: []byte{
 			0x82, 8, // fixed header: SUBSCRIBE, flags 0010; remaining length 8
@@ -1104,7 +1104,7 @@ var GoldenMalformed = []GoldenCase{
 	},
 	{
 		Name: "SUBSCRIBE requested QoS reserved bit 0x04",
-		Ref:  "Figure 3.22 - SUBSCRIBE Packet payload format: upper 6 bits reserved [MQTT-3-8.3-4]",
+		Ref:  "Figure 3.22 - SUBSCRIBE Packet payload format: upper 6 bits reserved [MQTT-3.8.3-4]",
 		// 00000000  82 08 00 0a 00 03 61 2f  62 04                    |......a/b.|
 		Bytes: []byte{
 			0x82, 8, // fixed header: SUBSCRIBE, flags 0010; remaining length 8
@@ -1117,7 +1117,7 @@ var GoldenMalformed = []GoldenCase{
 	},
 	{
 		Name: "SUBSCRIBE requested QoS reserved bit 0x80",
-		Ref:  "Figure 3.22 - SUBSCRIBE Packet payload format: upper 6 bits reserved [MQTT-3-8.3-4]",
+		Ref:  "Figure 3.22 - SUBSCRIBE Packet payload format: upper 6 bits reserved [MQTT-3.8.3-4]",
 		// 00000000  82 08 00 0a 00 03 61 2f  62 81                    |......a/b.|
 		Bytes: []byte{
 			0x82, 8, // fixed header: SUBSCRIBE, flags 0010; remaining length 8

@@ -36,7 +36,7 @@ func (s *Subscribe) Unpack(h FixedHeader, body []byte, _ byte) error {
 			return err
 		}
 		if q > 2 {
-			return violationf(ErrSubscribeOptions, "byte 0x%02x", q) // [MQTT-3-8.3-4]
+			return violationf(ErrSubscribeOptions, "byte 0x%02x", q) // [MQTT-3.8.3-4]
 		}
 		s.Subscriptions = append(s.Subscriptions, Subscription{f, q})
 	}
