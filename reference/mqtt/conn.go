@@ -124,7 +124,7 @@ func (c *conn) readLoop() error {
 		return err
 	}
 	for {
-		if c.keepAlive > 0 {
+		if c.keepAlive > 0 && !c.srv.opts.Faults.NoKeepalive {
 			// [MQTT-3.1.2-24] a client silent for 1.5 × keep alive is dropped.
 			c.nc.SetReadDeadline(time.Now().Add(c.keepAlive * 3 / 2))
 		} else {
@@ -132,6 +132,9 @@ func (c *conn) readLoop() error {
 		}
 		p, err := c.r.ReadPacket()
 		if err != nil {
+			if c.srv.opts.Faults.TolerateMalformed && packets.RuleOf(err) != "" && p != nil {
+				continue
+			}
 			return err
 		}
 		if err := c.handle(p); err != nil {
@@ -185,8 +188,15 @@ func (c *conn) teardown(err error) {
 	case err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed):
 		c.log.Info("connection closed", "err", err)
 	}
-	if will != nil && !graceful && !c.srv.isClosing() {
-		c.srv.publish(will, nil, nil)
+	if will != nil && (!graceful || c.srv.opts.Faults.KeepWillOnDisconnect) && !c.srv.isClosing() {
+		// The will is published on the client's behalf: the ACL and $SYS
+		// protection apply as to its own PUBLISH (as in Mosquitto, a denied
+		// will is dropped, not refused at CONNECT).
+		if c.mayPublish(will.topic) {
+			c.srv.publish(will, nil, nil)
+		} else {
+			c.log.Info("will denied", "topic", will.topic)
+		}
 	}
 	close(c.done)
 }

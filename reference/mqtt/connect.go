@@ -36,18 +36,10 @@ func (c *conn) connect(p *packets.Connect) error {
 		c.will = &message{topic: p.WillTopic, payload: p.WillMessage, qos: p.WillQoS, retain: p.WillRetain}
 	}
 	s, present := c.srv.attach(c, id, p.CleanSession)
+	present = present && !c.srv.opts.Faults.NoSessionPresent
 	c.sess = s
 	c.srv.stats.clientsConnected.Add(1)
 	c.srv.stats.clientsTotal.Add(1)
-	// [MQTT-3.2.0-1] CONNACK first; [MQTT-3.2.2-1..3] session present.
-	c.out.send(&packets.Connack{SessionPresent: present, ReturnCode: packets.Accepted}, false)
-	b := &store.Batch{}
-	s.mu.Lock()
-	if present {
-		c.srv.resumeLocked(s, b)
-	}
-	s.mu.Unlock()
-	c.srv.persistAsync(b)
 	c.log.Debug("connected", "clean", p.CleanSession, "keepalive", p.KeepAlive, "session_present", present)
 	return nil
 }
@@ -74,7 +66,7 @@ func (srv *Server) authenticate(p *packets.Connect) (byte, string) {
 		}
 		return packets.RefusedNotAuthorized, "no password file and anonymous access off"
 	}
-	if !srv.opts.Passwords.Check(p.Username, p.Password) {
+	if !srv.opts.Passwords.Check(p.Username, p.Password) && !srv.opts.Faults.AcceptAnyPassword {
 		return packets.RefusedBadUsernamePassword, "bad user name or password"
 	}
 	return packets.Accepted, ""
@@ -121,6 +113,13 @@ func (srv *Server) attach(c *conn, id string, clean bool) (s *session, present b
 		s.mu.Lock()
 		s.conn = c
 		s.username = c.username
+		// Under s.mu, together with s.conn = c, so that nothing routed to the
+		// session can overtake them: [MQTT-3.2.0-1] CONNACK first
+		// ([MQTT-3.2.2-1..3] session present), then the resends [MQTT-4.4.0-1].
+		c.out.send(&packets.Connack{SessionPresent: present, ReturnCode: packets.Accepted}, false)
+		if present {
+			srv.resumeLocked(s, b)
+		}
 		s.mu.Unlock()
 		srv.mu.Unlock()
 		srv.persistAsync(b)

@@ -17,13 +17,26 @@ type delivery struct {
 func (srv *Server) plan(m *message, b *store.Batch) []delivery {
 	var ds []delivery
 	srv.subs.match(m.topic, func(s *session, granted byte) {
-		if srv.opts.ACL != nil && !srv.opts.ACL.Allowed(s.id, s.user(), m.topic, auth.Read) {
-			return
+		if srv.opts.ACL != nil {
+			// A restored session's user is not known yet: queue now, check
+			// at resume.
+			if user, known := s.aclUser(); known && !srv.opts.ACL.Allowed(s.id, user, m.topic, auth.Read) {
+				return
+			}
 		}
 		om := &outMsg{msg: m, qos: min(m.qos, granted)} // [MQTT-3.8.4-6]
+		if srv.opts.Faults.UpgradeQoS {
+			om.qos = granted
+		}
+		om.retain = m.retain && srv.opts.Faults.RetainOnLive // else RETAIN=0 [MQTT-3.3.1-9]
 		if om.qos > 0 && s.persistent && srv.durable() && b != nil {
+			// Its own batch, submitted before the publisher's: durable before
+			// the PUBACK, yet a session deleted meanwhile (ErrNoSession)
+			// fails only this record, not the publish.
 			om.seq = s.reserve()
-			b.PutOut(s.id, om.record())
+			sb := &store.Batch{}
+			sb.PutOut(s.id, om.record())
+			srv.commit.Submit(sb, srv.logCommitErr)
 		}
 		ds = append(ds, delivery{s, om})
 	})
@@ -85,6 +98,7 @@ func (srv *Server) deliver(s *session, om *outMsg) {
 	}
 	b := &store.Batch{}
 	switch {
+	case c == nil && srv.opts.Faults.NoOfflineQueue:
 	case c != nil && len(s.queue) == 0 && len(s.inflight) < srv.opts.MaxInflight:
 		srv.sendLocked(s, c, om, b)
 	case len(s.queue) < srv.opts.MaxQueued:
@@ -103,6 +117,9 @@ func (srv *Server) deliver(s *session, om *outMsg) {
 // sendLocked gives om a packet ID and sends it. s.mu is held.
 func (srv *Server) sendLocked(s *session, c *conn, om *outMsg, b *store.Batch) {
 	om.pid = s.allocID()
+	if srv.opts.Faults.ReuseInflightID {
+		om.pid = 1
+	}
 	s.byID[om.pid] = om
 	s.inflight = append(s.inflight, om)
 	if c.out.send(om.publishPacket(false), false) {
@@ -126,6 +143,10 @@ func (srv *Server) fillLocked(s *session, b *store.Batch) {
 // resumeLocked resends what was in flight, in order, with DUP set, and PUBREL
 // where PUBREC had arrived [MQTT-4.4.0-1], then fills the window.
 func (srv *Server) resumeLocked(s *session, b *store.Batch) {
+	if s.restored {
+		s.restored = false
+		srv.recheckQueueLocked(s, b)
+	}
 	for _, om := range s.inflight {
 		if om.pubrel {
 			s.conn.out.send(&packets.Pubrel{PacketID: om.pid}, false)
@@ -134,6 +155,25 @@ func (srv *Server) resumeLocked(s *session, b *store.Batch) {
 		}
 	}
 	srv.fillLocked(s, b)
+}
+
+// recheckQueueLocked applies the ACL read check, with the user name the
+// client has just connected with, to the messages queued for a session
+// restored from the store; denied ones are dropped. s.mu is held.
+func (srv *Server) recheckQueueLocked(s *session, b *store.Batch) {
+	if srv.opts.ACL == nil {
+		return
+	}
+	kept := s.queue[:0]
+	for _, om := range s.queue {
+		if srv.opts.ACL.Allowed(s.id, s.username, om.msg.topic, auth.Read) {
+			kept = append(kept, om)
+		} else if om.seq != 0 {
+			b.DeleteOut(s.id, om.seq)
+		}
+	}
+	clear(s.queue[len(kept):])
+	s.queue = kept
 }
 
 // acked completes the flow of pid (PUBACK for QoS 1, PUBCOMP for QoS 2).
@@ -178,6 +218,14 @@ func (s *session) removeInflight(om *outMsg) {
 			return
 		}
 	}
+}
+
+// aclUser returns the user name to check the ACL with; known is false for a
+// session restored from the store whose client has not reconnected yet.
+func (s *session) aclUser() (user string, known bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.username, !s.restored
 }
 
 func (s *session) user() string {

@@ -32,9 +32,14 @@ func (c *conn) handle(p packets.Packet) error {
 	case *packets.Disconnect:
 		c.mu.Lock()
 		c.graceful = true
-		c.will = nil // [MQTT-3.14.4-3] [MQTT-3.1.2-10]
+		if !c.srv.opts.Faults.KeepWillOnDisconnect {
+			c.will = nil // [MQTT-3.14.4-3] [MQTT-3.1.2-10]
+		}
 		c.mu.Unlock()
 	case *packets.Connect:
+		if c.srv.opts.Faults.AcceptSecondConnect {
+			return nil
+		}
 		return errSecondConnect // [MQTT-3.1.0-2]
 	default:
 		return fmt.Errorf("%w: %v", errUnexpected, p.Type())
@@ -59,6 +64,7 @@ func (c *conn) onPublish(p *packets.Publish) error {
 		s := c.sess
 		s.mu.Lock()
 		_, dup := s.inbound[p.PacketID]
+		dup = dup && !srv.opts.Faults.DeliverDuplicateQoS2
 		if !dup {
 			s.inbound[p.PacketID] = struct{}{}
 		}
@@ -156,7 +162,11 @@ func (c *conn) onSubscribe(p *packets.Subscribe) {
 			return
 		}
 		// [MQTT-3.8.4-1] [MQTT-3.8.4-2] [MQTT-3.9.3-1]
-		c.out.send(&packets.Suback{PacketID: p.PacketID, ReturnCodes: codes}, false)
+		id := p.PacketID
+		if srv.opts.Faults.SubackWrongID {
+			id++
+		}
+		c.out.send(&packets.Suback{PacketID: id, ReturnCodes: codes}, false)
 		for _, g := range granted {
 			srv.sendRetained(s, g)
 		}

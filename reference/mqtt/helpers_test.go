@@ -198,28 +198,69 @@ func (c *rawClient) expectOpenFor(d time.Duration) {
 	}
 }
 
-// dialConnect dials and sends p, returning the client and its CONNACK.
-func dialConnect(t testing.TB, addr string, p *packets.Connect) (*rawClient, *packets.Connack) {
-	t.Helper()
-	c := dialRaw(t, addr)
-	c.send(p)
-	return c, expect[*packets.Connack](c, 2*time.Second)
-}
-
-// expectPub reads the next packet, requires a PUBLISH on topic, and
-// completes the receiver's side of its QoS flow (PUBACK, or PUBREC →
-// PUBREL → PUBCOMP) so the in-flight window never fills by accident.
+// expectPub reads the next PUBLISH, requires it to be on topic, and
+// acknowledges it: PUBACK for QoS 1, PUBREC for QoS 2. A PUBREL met on the
+// way (the broker's answer to an earlier PUBREC) gets its PUBCOMP, so QoS 2
+// flows complete while other messages interleave with them.
 func (c *rawClient) expectPub(topic string) *packets.Publish {
 	c.t.Helper()
-	p := expect[*packets.Publish](c, 2*time.Second)
-	if p.Topic != topic {
-		c.t.Fatalf("PUBLISH on %q, want %q", p.Topic, topic)
+	for {
+		p, err := c.next(2 * time.Second)
+		if err != nil {
+			c.t.Fatalf("waiting for PUBLISH on %q: %v", topic, err)
+		}
+		switch p := p.(type) {
+		case *packets.Pubrel:
+			c.send(&packets.Pubcomp{PacketID: p.PacketID})
+		case *packets.Publish:
+			if p.Topic != topic {
+				c.t.Fatalf("PUBLISH on %q (%+v), want %q", p.Topic, p, topic)
+			}
+			switch p.QoS {
+			case 1:
+				c.send(&packets.Puback{PacketID: p.PacketID})
+			case 2:
+				c.send(&packets.Pubrec{PacketID: p.PacketID})
+			}
+			return p
+		default:
+			c.t.Fatalf("got %v %+v, want PUBLISH on %q", p.Type(), p, topic)
+		}
 	}
-	c.ackPub(p)
-	return p
 }
 
-// ackPub completes the receiver's side of p's QoS flow.
+// pubsUntil acknowledges and returns every PUBLISH that arrives before one
+// on topic (which is acknowledged too but not returned).
+func (c *rawClient) pubsUntil(topic string) []*packets.Publish {
+	c.t.Helper()
+	var out []*packets.Publish
+	for {
+		p, err := c.next(2 * time.Second)
+		if err != nil {
+			c.t.Fatalf("waiting for PUBLISH on %q: %v", topic, err)
+		}
+		switch p := p.(type) {
+		case *packets.Pubrel:
+			c.send(&packets.Pubcomp{PacketID: p.PacketID})
+		case *packets.Publish:
+			switch p.QoS {
+			case 1:
+				c.send(&packets.Puback{PacketID: p.PacketID})
+			case 2:
+				c.send(&packets.Pubrec{PacketID: p.PacketID})
+			}
+			if p.Topic == topic {
+				return out
+			}
+			out = append(out, p)
+		default:
+			c.t.Fatalf("got %v %+v, want PUBLISH", p.Type(), p)
+		}
+	}
+}
+
+// ackPub completes the receiver's side of p's QoS flow, waiting for the
+// PUBREL of a QoS 2 message (use it when nothing else can interleave).
 func (c *rawClient) ackPub(p *packets.Publish) {
 	c.t.Helper()
 	switch p.QoS {
@@ -263,4 +304,13 @@ func (c *rawClient) collectPubs(quiet time.Duration) []*packets.Publish {
 			c.t.Fatalf("got %v %+v while collecting PUBLISH", p.Type(), p)
 		}
 	}
+}
+
+// sync makes a PINGREQ/PINGRESP round trip. The broker handles one
+// connection's packets in order, so afterwards everything sent before it
+// (a QoS 0 publish, say) has been processed.
+func (c *rawClient) sync() {
+	c.t.Helper()
+	c.send(&packets.Pingreq{})
+	expect[*packets.Pingresp](c, 2*time.Second)
 }

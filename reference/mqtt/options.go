@@ -27,6 +27,7 @@ type Options struct {
 	RetryInterval  time.Duration // resend unacknowledged QoS>0 messages after this; 0 = only on reconnect
 	Logger         *slog.Logger
 	Version        string // reported in $SYS/broker/version
+	Faults         Faults // harness self-test only
 }
 
 // Defaults fills unset fields with the documented defaults.

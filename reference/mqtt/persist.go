@@ -14,6 +14,7 @@ func (srv *Server) restore() error {
 	queued := 0
 	for _, st := range snap.Sessions {
 		s := newSession(st.Session.ClientID, true)
+		s.restored = true // user name unknown until the client reconnects
 		for f, q := range st.Session.Subscriptions {
 			s.subs[f] = q
 			srv.subs.add(f, s, q)

@@ -10,6 +10,8 @@ import (
 type retainedStore struct {
 	mu   sync.RWMutex
 	msgs map[string]*message
+
+	dropOnReplace bool // Faults.DropRetainedOnReplace
 }
 
 func newRetainedStore() *retainedStore { return &retainedStore{msgs: map[string]*message{}} }
@@ -19,7 +21,8 @@ func newRetainedStore() *retainedStore { return &retainedStore{msgs: map[string]
 func (r *retainedStore) set(m *message) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(m.payload) == 0 {
+	_, exists := r.msgs[m.topic]
+	if len(m.payload) == 0 || (exists && r.dropOnReplace) {
 		delete(r.msgs, m.topic)
 		return
 	}

@@ -70,12 +70,18 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	srv.commit = store.NewCommitter(srv.store, 10000)
+	srv.subs.wildcardMatchesSys = opts.Faults.WildcardMatchesSys
+	srv.retained.dropOnReplace = opts.Faults.DropRetainedOnReplace
 	return srv, nil
 }
 
 func (srv *Server) durable() bool { return srv.store != nil }
 
 func (srv *Server) logCommitErr(err error) {
+	if errors.Is(err, store.ErrNoSession) {
+		srv.log.Debug("record for a session deleted meanwhile dropped", "err", err)
+		return
+	}
 	if err != nil {
 		srv.log.Error("store commit failed", "err", err)
 	}

@@ -62,6 +62,10 @@ type session struct {
 	queue    []*outMsg // waiting for room in the in-flight window
 	inbound  map[uint16]struct{}
 	dropped  uint64
+	// restored is set for a session loaded from the store until its client
+	// reconnects: the store does not keep user names, so until then the
+	// ACL read check is deferred to resume (see recheckQueueLocked).
+	restored bool
 }
 
 func newSession(id string, persistent bool) *session {

@@ -11,6 +11,8 @@ type subTree struct {
 	mu    sync.RWMutex
 	root  *subNode
 	count int
+
+	wildcardMatchesSys bool // Faults.WildcardMatchesSys
 }
 
 type subNode struct {
@@ -101,7 +103,7 @@ func (t *subTree) match(topic string, fn func(s *session, qos byte)) {
 	}
 	levels := strings.Split(topic, "/")
 	// [MQTT-4.7.2-1] wildcards at the first level do not match '$' topics.
-	dollar := strings.HasPrefix(topic, "$")
+	dollar := strings.HasPrefix(topic, "$") && !t.wildcardMatchesSys
 	walk(t.root, levels, dollar, visit)
 	switch {
 	case n == 1:

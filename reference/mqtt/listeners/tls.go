@@ -49,6 +49,26 @@ func LoadTLSConfig(certFile, keyFile, caFile string) (*tls.Config, error) {
 // year. It is for tests and the --tls-self-signed dev flag. certPEM is the
 // certificate alone, for clients to put in their trusted roots.
 func SelfSigned(hosts ...string) (conf *tls.Config, certPEM []byte, err error) {
+	certPEM, keyPEM, err := SelfSignedPEM(hosts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, nil, fmt.Errorf("self-signed certificate: %w", err)
+	}
+	conf = &tls.Config{
+		Certificates: []tls.Certificate{cert}, // X509KeyPair fills Leaf
+		MinVersion:   tls.VersionTLS12,
+	}
+	return conf, certPEM, nil
+}
+
+// SelfSignedPEM is SelfSigned for brokers that read files (mosquitto's
+// certfile and keyfile): the certificate and its PKCS #8 private key, PEM
+// encoded. The certificate is also a CA, so OpenSSL clients accept it as
+// their trust anchor.
+func SelfSignedPEM(hosts ...string) (certPEM, keyPEM []byte, err error) {
 	if len(hosts) == 0 {
 		hosts = []string{"127.0.0.1", "::1", "localhost"}
 	}
@@ -88,13 +108,11 @@ func SelfSigned(hosts ...string) (conf *tls.Config, certPEM []byte, err error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("self-signed certificate: %w", err)
 	}
-	leaf, err := x509.ParseCertificate(der)
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		return nil, nil, fmt.Errorf("self-signed certificate: %w", err)
 	}
-	conf = &tls.Config{
-		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}},
-		MinVersion:   tls.VersionTLS12,
-	}
-	return conf, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
+	certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	keyPEM = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8})
+	return certPEM, keyPEM, nil
 }

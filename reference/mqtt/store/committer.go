@@ -170,12 +170,16 @@ func (c *Committer) run() {
 			ops += l
 			n++
 		}
-		// Swap buffers when taking the whole queue, so Submit appends to an
-		// already grown slice and nothing is copied.
-		group = append(spare[:0], c.queue[:n]...)
-		rest := copy(c.queue, c.queue[n:])
-		clear(c.queue[rest:])
-		c.queue = c.queue[:rest]
+		if n == len(c.queue) {
+			// The usual case: swap buffers, so nothing is copied and
+			// Submit appends to an already grown slice.
+			group, c.queue = c.queue, spare[:0]
+		} else {
+			group = append(spare[:0], c.queue[:n]...)
+			rest := copy(c.queue, c.queue[n:])
+			clear(c.queue[rest:])
+			c.queue = c.queue[:rest]
+		}
 		c.mu.Unlock()
 
 		errs = c.commit(group, &merged, errs[:0])

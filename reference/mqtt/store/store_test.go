@@ -106,7 +106,8 @@ func state(s SessionRecord, o []OutRecord, in ...uint16) SessionState {
 
 func TestRoundTrip(t *testing.T) {
 	longTopic := "t/" + strings.Repeat("x", bolt.MaxKeySize+10)
-	longClient := strings.Repeat("c", bolt.MaxKeySize+1)
+	longClient := strings.Repeat("c", maxRawName+1)
+	rawTopic, rawClient := strings.Repeat("r", maxRawName), strings.Repeat("d", maxRawName)
 	retained := Message{Topic: "a/b", Payload: []byte{0, 1, 2, 0xff}, QoS: 1, Retain: true}
 	tests := []struct {
 		name    string
@@ -156,6 +157,32 @@ func TestRoundTrip(t *testing.T) {
 			},
 		},
 		{
+			"names at the raw key limit",
+			[]*Batch{batch(func(b *Batch) {
+				b.PutRetained(Message{Topic: rawTopic})
+				b.PutSession(sess(rawClient))
+				b.PutInbound(rawClient, 3)
+			})},
+			&Snapshot{Retained: []Message{{Topic: rawTopic}}, Sessions: []SessionState{state(sess(rawClient), nil, 3)}},
+		},
+		{
+			"client IDs that are prefixes of each other",
+			[]*Batch{
+				batch(func(b *Batch) {
+					for _, id := range []string{"c", "c1", "c10"} {
+						b.PutSession(sess(id))
+						b.PutOut(id, out(1, id, 1, 0, false))
+						b.PutInbound(id, 1)
+					}
+				}),
+				batch(func(b *Batch) { b.DeleteSession("c1") }),
+			},
+			&Snapshot{Sessions: []SessionState{
+				state(sess("c"), []OutRecord{out(1, "c", 1, 0, false)}, 1),
+				state(sess("c10"), []OutRecord{out(1, "c10", 1, 0, false)}, 1),
+			}},
+		},
+		{
 			"put session",
 			[]*Batch{batch(func(b *Batch) { b.PutSession(sess("c1", "a/+", 1, "#", 0, "x/y", 2)) })},
 			&Snapshot{Sessions: []SessionState{state(sess("c1", "a/+", 1, "#", 0, "x/y", 2), nil)}},
@@ -196,6 +223,29 @@ func TestRoundTrip(t *testing.T) {
 				batch(func(b *Batch) { b.DeleteSession("c1"); b.DeleteSession("nobody") }),
 			},
 			&Snapshot{Sessions: []SessionState{state(sess("c2"), nil, 4)}},
+		},
+		{
+			"delete session spanning many pages keeps neighbours",
+			[]*Batch{
+				batch(func(b *Batch) {
+					for _, id := range []string{"b", "c1", "c2"} {
+						b.PutSession(sess(id))
+						b.PutOut(id, out(7, "t", 1, 0, false))
+						b.PutInbound(id, 7)
+					}
+					for seq := range uint64(2000) {
+						b.PutOut("c1", out(seq+100, "t", 1, 0, false))
+					}
+					for id := range uint16(1000) {
+						b.PutInbound("c1", id+100)
+					}
+				}),
+				batch(func(b *Batch) { b.DeleteSession("c1") }),
+			},
+			&Snapshot{Sessions: []SessionState{
+				state(sess("b"), []OutRecord{out(7, "t", 1, 0, false)}, 7),
+				state(sess("c2"), []OutRecord{out(7, "t", 1, 0, false)}, 7),
+			}},
 		},
 		{
 			"deleted session recreated starts empty",
@@ -565,6 +615,18 @@ func TestSchemaVersion(t *testing.T) {
 			}
 		})
 	}
+	t.Run("missing data bucket", func(t *testing.T) {
+		dir := t.TempDir()
+		mustOpen(t, dir).Close()
+		poke(t, dir, func(tx *bolt.Tx) error { return tx.DeleteBucket(bucketOut) })
+		s, err := Open(dir)
+		if err == nil {
+			s.Close()
+		}
+		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "bucket out missing") {
+			t.Errorf("Open = %v, want ErrCorrupt naming bucket out", err)
+		}
+	})
 	t.Run("missing meta with data", func(t *testing.T) {
 		dir := t.TempDir()
 		mustOpen(t, dir).Close()
@@ -579,57 +641,62 @@ func TestSchemaVersion(t *testing.T) {
 }
 
 func TestLoadCorrupt(t *testing.T) {
-	sessions := func(tx *bolt.Tx, client string) *bolt.Bucket {
-		return tx.Bucket(bucketSessions).Bucket([]byte(client))
-	}
+	bucket := func(tx *bolt.Tx, name []byte) *bolt.Bucket { return tx.Bucket(name) }
 	tests := []struct {
 		name    string
 		poke    func(tx *bolt.Tx) error
-		wantKey string // must appear in the error
+		wantErr string // must appear in the error: bucket, key and cause
 	}{
 		{"retained garbage", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketRetained).Put([]byte("r/1"), []byte{1})
-		}, `bucket retained key "r/1"`},
+			return bucket(tx, bucketRetained).Put([]byte("r/1"), []byte{1})
+		}, `bucket retained key "r/1": truncated record`},
 		{"retained unknown version", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketRetained).Put([]byte("r/1"), []byte{9, 0, 3, 'r', '/', '1'})
-		}, `key "r/1": unknown record version 9`},
+			return bucket(tx, bucketRetained).Put([]byte("r/1"), []byte{9, 0, 3, 'r', '/', '1'})
+		}, `bucket retained key "r/1": unknown record version 9`},
 		{"retained under the wrong key", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketRetained).Put([]byte("other"), encodeMessage(Message{Topic: "r/1"}))
-		}, `key "other"`},
+			return bucket(tx, bucketRetained).Put([]byte("other"), encodeMessage(Message{Topic: "r/1"}))
+		}, `bucket retained key "other": record is for topic "r/1"`},
 		{"session record truncated", func(tx *bolt.Tx) error {
 			v := encodeSessionRecord(sess("c1", "a", 1))
-			return sessions(tx, "c1").Put(keySub, v[:len(v)-1])
-		}, `bucket sessions/"c1" key "sub"`},
-		{"session record missing", func(tx *bolt.Tx) error {
-			return sessions(tx, "c1").Delete(keySub)
-		}, `bucket sessions/"c1" key "sub": missing`},
-		{"value instead of session bucket", func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketSessions).Put([]byte("stray"), []byte("x"))
-		}, `bucket sessions key "stray"`},
+			return bucket(tx, bucketSessions).Put([]byte("c1"), v[:len(v)-1])
+		}, `bucket sessions key "c1": subscription count`},
+		{"session under the wrong key", func(tx *bolt.Tx) error {
+			return bucket(tx, bucketSessions).Put([]byte("c2"), encodeSessionRecord(sess("c1")))
+		}, `bucket sessions key "c2": record is for client "c1"`},
+		{"nested bucket in sessions", func(tx *bolt.Tx) error {
+			_, err := bucket(tx, bucketSessions).CreateBucket([]byte("stray"))
+			return err
+		}, `bucket sessions key "stray": nested bucket`},
 		{"out record bad QoS", func(tx *bolt.Tx) error {
 			v := encodeOutRecord(out(1, "t", 1, 0, false))
 			v[11] |= 3 << flagQoSShift
-			return sessions(tx, "c1").Bucket(bucketOut).Put(seqKey(1), v)
-		}, `bucket sessions/"c1"/out key "\x00\x00\x00\x00\x00\x00\x00\x01"`},
+			return bucket(tx, bucketOut).Put(outKey("c1", 1), v)
+		}, `bucket out key "\x00\x02c1\x00\x00\x00\x00\x00\x00\x00\x01": QoS 3`},
 		{"out record under the wrong seq", func(tx *bolt.Tx) error {
-			return sessions(tx, "c1").Bucket(bucketOut).Put(seqKey(2), encodeOutRecord(out(3, "t", 1, 0, false)))
-		}, "record has seq 3"},
-		{"out key wrong length", func(tx *bolt.Tx) error {
-			return sessions(tx, "c1").Bucket(bucketOut).Put([]byte("x"), encodeOutRecord(out(3, "t", 1, 0, false)))
-		}, `out key "x"`},
+			return bucket(tx, bucketOut).Put(outKey("c1", 2), encodeOutRecord(out(3, "t", 1, 0, false)))
+		}, "record has seq 3, key has 2"},
+		{"out key malformed", func(tx *bolt.Tx) error {
+			return bucket(tx, bucketOut).Put([]byte("\x00\x02c1x"), encodeOutRecord(out(3, "t", 1, 0, false)))
+		}, `bucket out key "\x00\x02c1x": malformed key`},
+		{"out record without session", func(tx *bolt.Tx) error {
+			return bucket(tx, bucketOut).Put(outKey("ghost", 1), encodeOutRecord(out(1, "t", 1, 0, false)))
+		}, `bucket out key "\x00\x05ghost\x00\x00\x00\x00\x00\x00\x00\x01": no session record`},
+		{"session record deleted under its messages", func(tx *bolt.Tx) error {
+			return bucket(tx, bucketSessions).Delete([]byte("c1"))
+		}, `bucket out key "\x00\x02c1`},
 		{"inbound packet ID 0", func(tx *bolt.Tx) error {
-			return sessions(tx, "c1").Bucket(bucketIn).Put([]byte{0, 0}, []byte{})
-		}, `bucket sessions/"c1"/in key "\x00\x00"`},
+			return bucket(tx, bucketIn).Put(inKey("c1", 0), []byte{})
+		}, `bucket in key "\x00\x02c1\x00\x00": want a non-zero packet ID`},
 		{"inbound with a value", func(tx *bolt.Tx) error {
-			return sessions(tx, "c1").Bucket(bucketIn).Put([]byte{0, 9}, []byte{1})
-		}, `in key "\x00\t"`},
+			return bucket(tx, bucketIn).Put(inKey("c1", 9), []byte{1})
+		}, `bucket in key "\x00\x02c1\x00\t"`},
 		{"inbound nested bucket", func(tx *bolt.Tx) error {
-			_, err := sessions(tx, "c1").Bucket(bucketIn).CreateBucket([]byte{0, 9})
+			_, err := bucket(tx, bucketIn).CreateBucket(inKey("c1", 9))
 			return err
-		}, `in key "\x00\t"`},
-		{"out bucket missing", func(tx *bolt.Tx) error {
-			return sessions(tx, "c1").DeleteBucket(bucketOut)
-		}, "missing out or in bucket"},
+		}, `bucket in key "\x00\x02c1\x00\t"`},
+		{"inbound without session", func(tx *bolt.Tx) error {
+			return bucket(tx, bucketIn).Put(inKey("ghost", 1), []byte{})
+		}, `bucket in key "\x00\x05ghost\x00\x01": no session record`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -652,8 +719,8 @@ func TestLoadCorrupt(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Load succeeded: %+v", snap)
 			}
-			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), tt.wantKey) {
-				t.Errorf("Load = %q, want ErrCorrupt containing %q", err, tt.wantKey)
+			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Load = %q, want ErrCorrupt containing %q", err, tt.wantErr)
 			}
 		})
 	}
