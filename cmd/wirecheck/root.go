@@ -23,6 +23,7 @@ It ships a reference MQTT 3.1.1 broker (wirecheck broker).`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newBrokerCmd())
+	root.AddCommand(newTestCmd())
 	return root
 }
 

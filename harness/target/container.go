@@ -500,3 +500,19 @@ func (r *replaySkipper) skipReplay() {
 	defer r.mu.Unlock()
 	r.skip = r.seen
 }
+
+// DockerAvailable reports whether a Docker engine answers; the error wraps
+// ErrNoDocker when none does. Tests use it to decide between running the
+// container target and skipping with a reason.
+func DockerAvailable() error {
+	if err := requireRyukDisabled(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	p, err := dockerProvider(ctx, log.New(io.Discard, "", 0))
+	if err != nil {
+		return err
+	}
+	return p.Close()
+}

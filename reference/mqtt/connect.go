@@ -36,7 +36,6 @@ func (c *conn) connect(p *packets.Connect) error {
 		c.will = &message{topic: p.WillTopic, payload: p.WillMessage, qos: p.WillQoS, retain: p.WillRetain}
 	}
 	s, present := c.srv.attach(c, id, p.CleanSession)
-	present = present && !c.srv.opts.Faults.NoSessionPresent
 	c.sess = s
 	c.srv.stats.clientsConnected.Add(1)
 	c.srv.stats.clientsTotal.Add(1)
@@ -116,7 +115,7 @@ func (srv *Server) attach(c *conn, id string, clean bool) (s *session, present b
 		// Under s.mu, together with s.conn = c, so that nothing routed to the
 		// session can overtake them: [MQTT-3.2.0-1] CONNACK first
 		// ([MQTT-3.2.2-1..3] session present), then the resends [MQTT-4.4.0-1].
-		c.out.send(&packets.Connack{SessionPresent: present, ReturnCode: packets.Accepted}, false)
+		c.out.send(&packets.Connack{SessionPresent: present && !srv.opts.Faults.NoSessionPresent, ReturnCode: packets.Accepted}, false)
 		if present {
 			srv.resumeLocked(s, b)
 		}

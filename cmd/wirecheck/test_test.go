@@ -1,0 +1,255 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/onsi/ginkgo/v2/reporters"
+	"github.com/onsi/ginkgo/v2/types"
+)
+
+// run executes the CLI in-process. Only for cases that end before RunSpecs,
+// which Ginkgo allows once per process.
+func run(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	root := newRootCmd()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(args)
+	err := root.Execute()
+	return out.String(), err
+}
+
+func TestTestArgumentErrors(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedPort := ln.Addr().String()
+	ln.Close()
+	profile := filepath.Join(t.TempDir(), "p.yaml")
+	os.WriteFile(profile, []byte("capabilities:\n  retain: true\n"), 0o644)
+
+	cases := []struct {
+		name string
+		args []string
+		want string // in the error
+	}{
+		{"bad label filter", []string{"test", "--label-filter", "must &&"}, "Syntax Error Parsing Label Filter"},
+		{"unbalanced label filter", []string{"test", "--label-filter", "(will"}, "--label-filter"},
+		{"unknown target", []string{"test", "--target", "bogus"}, `unknown target "bogus"`},
+		{"bad URL scheme", []string{"test", "--target", "http://127.0.0.1:80"}, "scheme"},
+		{"bad focus", []string{"test", "--focus", "("}, "--focus"},
+		{"zero timeout", []string{"test", "--timeout", "0s"}, "--timeout"},
+		{"profile without external target", []string{"test", "--profile", profile}, "--profile"},
+		{"missing profile", []string{"test", "--target", "tcp://" + closedPort, "--profile", "/nonexistent.yaml"}, "--profile"},
+		{"target that does not start", []string{"test", "--target", "tcp://" + closedPort, "--start-timeout", "300ms", "--out", t.TempDir()}, "did not start"},
+		{"positional argument", []string{"test", "extra"}, "unknown command"},
+		{"unknown flag", []string{"test", "--bogus"}, "unknown flag"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := run(t, tc.args...)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if code := exitCode(err); code != 2 {
+				t.Errorf("exit code %d, want 2 (%v)", code, err)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q lacks %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "\x1b[") {
+				t.Errorf("error has colour codes: %q", err)
+			}
+		})
+	}
+	if suiteRan {
+		t.Fatal("an argument error reached RunSpecs")
+	}
+}
+
+func TestHelpHasNoGinkgoFlags(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"test", "--help"}} {
+		out, err := run(t, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(out, "ginkgo.") || strings.Contains(out, "test.v") {
+			t.Errorf("%v shows Go test or Ginkgo flags:\n%s", args, out)
+		}
+	}
+	out, _ := run(t, "test", "--help")
+	for _, want := range []string{"./wirecheck-report", "MQTT-3.1.2-24 || will", "container[:IMAGE]", "queues_qos0_offline",
+		"conformance.json", "Exit codes", "(default 10m0s)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("test --help lacks %q", want)
+		}
+	}
+}
+
+// buildBinary compiles wirecheck once for the end-to-end tests.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go toolchain on PATH")
+	}
+	bin := filepath.Join(t.TempDir(), "wirecheck")
+	start := time.Now()
+	cmd := exec.Command(gobin, "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	t.Logf("built in %s", time.Since(start).Round(time.Millisecond))
+	return bin
+}
+
+type conformanceFile struct {
+	Target    string `json:"target"`
+	Version   string `json:"version"`
+	Generated string `json:"generated"`
+	Totals    struct {
+		Statements    int            `json:"statements"`
+		ByVerdict     map[string]int `json:"by_verdict"`
+		Tested        int            `json:"tested"`
+		TestedCovered int            `json:"tested_covered"`
+		UnknownIDs    []string       `json:"unknown_ids"`
+		Specs         int            `json:"specs"`
+		SpecsFailed   int            `json:"specs_failed"`
+	} `json:"totals"`
+	Statements []struct {
+		ID      string `json:"id"`
+		Status  string `json:"status"`
+		Verdict string `json:"verdict"`
+		Specs   []struct {
+			Name  string `json:"name"`
+			State string `json:"state"`
+		} `json:"specs"`
+		Outcomes []json.RawMessage `json:"outcomes"`
+	} `json:"statements"`
+}
+
+func runBinary(t *testing.T, bin string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = t.TempDir()
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	t.Logf("wirecheck %s: %s", strings.Join(args, " "), time.Since(start).Round(time.Millisecond))
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return string(out), 0
+	case errors.As(err, &ee):
+		return string(out), ee.ExitCode()
+	}
+	t.Fatalf("running %s: %v", bin, err)
+	return "", -1
+}
+
+func readConformance(t *testing.T, dir string) conformanceFile {
+	t.Helper()
+	var c conformanceFile
+	b, err := os.ReadFile(filepath.Join(dir, "conformance.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatalf("conformance.json: %v", err)
+	}
+	return c
+}
+
+func TestEndToEnd(t *testing.T) {
+	bin := buildBinary(t)
+
+	t.Run("connect specs against the reference broker", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "out")
+		out, code := runBinary(t, bin, "test", "--out", dir, "--label-filter", "connect")
+		if code != 0 {
+			t.Fatalf("exit code %d:\n%s", code, out)
+		}
+		for _, want := range []string{"Ran ", "wirecheck: MQTT 3.1.1 against reference", "Reports: "} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+		for _, name := range []string{"junit.xml", "report.json", "conformance.json", "conformance.md", "conformance.html"} {
+			if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Size() == 0 {
+				t.Errorf("%s: %v", name, err)
+			}
+		}
+		var junit reporters.JUnitTestSuites
+		if b, err := os.ReadFile(filepath.Join(dir, "junit.xml")); err != nil || xml.Unmarshal(b, &junit) != nil || junit.Tests == 0 {
+			t.Errorf("junit.xml: %v, %d tests", err, junit.Tests)
+		}
+		var ginkgo []types.Report
+		if b, err := os.ReadFile(filepath.Join(dir, "report.json")); err != nil || json.Unmarshal(b, &ginkgo) != nil ||
+			len(ginkgo) != 1 || ginkgo[0].SuiteConfig.LabelFilter != "connect" {
+			t.Errorf("report.json: %v", err)
+		}
+		c := readConformance(t, dir)
+		if len(c.Statements) != 141 || c.Totals.Statements != 141 || c.Target != "reference" || c.Generated == "" {
+			t.Fatalf("conformance.json: %d statements, target %q", len(c.Statements), c.Target)
+		}
+		if c.Totals.SpecsFailed != 0 || c.Totals.ByVerdict["passed"] == 0 {
+			t.Errorf("totals: %+v", c.Totals)
+		}
+		for _, s := range c.Statements {
+			if s.ID == "" || s.Status == "" || s.Verdict == "" || s.Specs == nil || s.Outcomes == nil {
+				t.Errorf("statement lacks a field: %+v", s)
+			}
+			for _, sp := range s.Specs {
+				if sp.State == "passed" && s.Verdict != "passed" {
+					t.Errorf("%s has a passed spec but verdict %s", s.ID, s.Verdict)
+				}
+			}
+		}
+		md, _ := os.ReadFile(filepath.Join(dir, "conformance.md"))
+		html, _ := os.ReadFile(filepath.Join(dir, "conformance.html"))
+		if !bytes.Contains(md, []byte("| Statements | 141 |")) || !bytes.Contains(md, []byte("| PASS |")) {
+			t.Errorf("conformance.md looks wrong:\n%.2000s", md)
+		}
+		if !bytes.Contains(html, []byte("<table>")) || !bytes.Contains(html, []byte(`<tr class="passed"`)) {
+			t.Errorf("conformance.html looks wrong")
+		}
+	})
+
+	t.Run("dry run lists a spec for every tested statement", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "dry")
+		out, code := runBinary(t, bin, "test", "--dry-run", "--out", dir)
+		if code != 0 {
+			t.Fatalf("exit code %d:\n%s", code, out)
+		}
+		c := readConformance(t, dir)
+		if len(c.Statements) != 141 {
+			t.Fatalf("%d statements", len(c.Statements))
+		}
+		t.Logf("dry run: %d specs; %d of %d tested statements cited", c.Totals.Specs, c.Totals.TestedCovered, c.Totals.Tested)
+		for _, s := range c.Statements {
+			if s.Verdict != "untested" {
+				t.Errorf("%s: verdict %s in a dry run", s.ID, s.Verdict)
+			}
+			if s.Status == "tested" && len(s.Specs) == 0 {
+				t.Errorf("%s is marked tested but no spec cites it", s.ID)
+			}
+		}
+		if len(c.Totals.UnknownIDs) > 0 {
+			t.Errorf("specs cite IDs missing from the catalogue: %v", c.Totals.UnknownIDs)
+		}
+	})
+}
