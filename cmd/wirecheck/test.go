@@ -83,7 +83,8 @@ Specs whose preconditions a target does not meet are skipped and say why.
 Labels (--label-filter, Ginkgo's label syntax: ||, &&, !, parentheses, /regexp/):
   every spec carries the IDs of the statements it checks (MQTT-3.1.2-24), the
   level of those statements (must, should, may) and the area of the standard
-  it belongs to (connect, qos, retained, will, keepalive, sessions, topics, …).
+  it belongs to: connect, session, will, keepalive, security, transport,
+  publish, qos, retained, subscribe, topics, packet-ids, malformed.
   --focus REGEXP selects specs by their full text instead (repeatable).
   --dry-run lists what would run without touching a broker.
 
