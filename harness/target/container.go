@@ -20,8 +20,6 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	tclog "github.com/testcontainers/testcontainers-go/log"
 	"github.com/testcontainers/testcontainers-go/wait"
-
-	"github.com/wirecheck/wirecheck/reference/mqtt/listeners"
 )
 
 // ErrNoDocker is returned by Container.Start when no Docker engine answers.
@@ -236,7 +234,7 @@ func ensureImage(ctx context.Context, p *testcontainers.DockerProvider, image st
 // prepare writes the configuration, credentials and certificate the
 // container gets, and picks its ports, once.
 func (c *Container) prepare() (err error) {
-	dir, err := os.MkdirTemp("", "wirecheck-container-")
+	dir, certPEM, err := writeBrokerDir("wirecheck-container-")
 	if err != nil {
 		return err
 	}
@@ -245,19 +243,6 @@ func (c *Container) prepare() (err error) {
 			os.RemoveAll(dir)
 		}
 	}()
-	if _, _, err = writeAuthFiles(dir); err != nil {
-		return err
-	}
-	certPEM, keyPEM, err := listeners.SelfSignedPEM("127.0.0.1", "localhost")
-	if err != nil {
-		return err
-	}
-	if err = os.WriteFile(filepath.Join(dir, "cert.pem"), certPEM, 0o644); err != nil {
-		return err
-	}
-	if err = os.WriteFile(filepath.Join(dir, "key.pem"), keyPEM, 0o600); err != nil {
-		return err
-	}
 	// Copying a file into the data directory makes sure it exists, whatever
 	// the image (mosquitto does not create persistence_location).
 	if err = os.WriteFile(filepath.Join(dir, "keep"), nil, 0o644); err != nil {

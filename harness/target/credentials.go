@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/wirecheck/wirecheck/reference/mqtt/listeners"
 )
 
 // Test credentials written for the reference and mosquitto targets.
@@ -39,4 +41,33 @@ topic deny ` + testDeniedTopic + `/#
 	acl = filepath.Join(dir, "acl")
 	err = os.WriteFile(acl, []byte(body), 0o600)
 	return
+}
+
+// writeBrokerDir makes a temporary directory holding what a Mosquitto
+// target needs besides its config: password file, ACL, and a self-signed
+// certificate (cert.pem, key.pem). It returns the directory and the
+// certificate for clients to trust.
+func writeBrokerDir(prefix string) (dir string, certPEM []byte, err error) {
+	if dir, err = os.MkdirTemp("", prefix); err != nil {
+		return "", nil, err
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(dir)
+		}
+	}()
+	if _, _, err = writeAuthFiles(dir); err != nil {
+		return "", nil, err
+	}
+	certPEM, keyPEM, err := listeners.SelfSignedPEM("127.0.0.1", "localhost")
+	if err != nil {
+		return "", nil, err
+	}
+	if err = os.WriteFile(filepath.Join(dir, "cert.pem"), certPEM, 0o644); err != nil {
+		return "", nil, err
+	}
+	if err = os.WriteFile(filepath.Join(dir, "key.pem"), keyPEM, 0o600); err != nil {
+		return "", nil, err
+	}
+	return dir, certPEM, nil
 }

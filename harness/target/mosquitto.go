@@ -17,8 +17,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/wirecheck/wirecheck/reference/mqtt/listeners"
 )
 
 // ErrNoMosquitto is returned by Start when no mosquitto binary is found.
@@ -113,7 +111,7 @@ func (m *Mosquitto) prepare() (err error) {
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "wirecheck-mosquitto-")
+	dir, certPEM, err := writeBrokerDir("wirecheck-mosquitto-")
 	if err != nil {
 		return err
 	}
@@ -122,19 +120,6 @@ func (m *Mosquitto) prepare() (err error) {
 			os.RemoveAll(dir)
 		}
 	}()
-	if _, _, err = writeAuthFiles(dir); err != nil {
-		return err
-	}
-	certPEM, keyPEM, err := listeners.SelfSignedPEM("127.0.0.1", "localhost")
-	if err != nil {
-		return err
-	}
-	if err = os.WriteFile(filepath.Join(dir, "cert.pem"), certPEM, 0o644); err != nil {
-		return err
-	}
-	if err = os.WriteFile(filepath.Join(dir, "key.pem"), keyPEM, 0o600); err != nil {
-		return err
-	}
 	ws, err := binarySupportsWebSockets(bin)
 	if err != nil {
 		return err
