@@ -9,10 +9,10 @@
 GO        ?= go
 FUZZTIME  ?= 30s
 TESTFLAGS ?= -race -count=1 -timeout 20m
-# Debian packages the tests drive: real MQTT clients and a reference broker.
-APT_PACKAGES := mosquitto mosquitto-clients
-# A command per package that shows it is installed.
-APT_PROBES   := mosquitto mosquitto_pub
+# Debian packages the tests drive, each with a file that shows it is
+# installed: real MQTT clients and broker, and PostgreSQL for the REST store.
+APT_NEEDS := /usr/sbin/mosquitto:mosquitto /usr/bin/mosquitto_pub:mosquitto-clients \
+             /usr/lib/postgresql/*/bin/initdb:postgresql
 # The container target's image, built offline from Debian's mosquitto
 # (no registry is reachable here; a normal CI could use eclipse-mosquitto:2).
 CONTAINER_IMAGE ?= wirecheck/mosquitto:2.0.11-debian
@@ -29,12 +29,15 @@ build:
 # deps installs what the tests need when it is missing. Without root it only
 # reports what is missing; tests that need it then skip and say why.
 deps:
-	@missing=""; for p in $(APT_PROBES); do command -v $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for need in $(APT_NEEDS); do \
+		file=$${need%%:*}; pkg=$${need##*:}; \
+		ls $$file >/dev/null 2>&1 || missing="$$missing $$pkg"; \
+	done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "installing$$missing (apt-get: $(APT_PACKAGES))"; \
+		echo "installing$$missing (apt-get)"; \
 		export DEBIAN_FRONTEND=noninteractive; \
-		apt-get update -qq && apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	else \
 		echo "warning: missing$$missing and not root: tests that need them will skip"; \
 	fi
