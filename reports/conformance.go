@@ -54,8 +54,9 @@ const (
 // itself reports them as passed).
 const StateDryRun = "dry-run"
 
-// IDPattern tells a label that names a statement from area and level labels.
-var IDPattern = regexp.MustCompile(`^MQTT-`)
+// IDPattern tells a label that names a statement from area, level and
+// suite labels: MQTT-3.1.2-24 (MQTT), RFC9110-13.1.1 or SEED-TASKS-1 (REST).
+var IDPattern = regexp.MustCompile(`^(MQTT|RFC[0-9]+|SEED)-`)
 
 // levelLabels are the labels conformance.Statements adds for a level.
 var levelLabels = map[string]bool{"must": true, "should": true, "may": true}

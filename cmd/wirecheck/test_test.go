@@ -5,16 +5,20 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/onsi/ginkgo/v2/reporters"
 	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/wirecheck/wirecheck/fixtures"
 )
 
 // run executes the CLI in-process. Only for cases that end before RunSpecs,
@@ -55,6 +59,14 @@ func TestTestArgumentErrors(t *testing.T) {
 		{"missing profile", []string{"test", "--target", "tcp://" + closedPort, "--profile", "/nonexistent.yaml"}, "--profile"},
 		{"target that does not start", []string{"test", "--target", "tcp://" + closedPort, "--start-timeout", "300ms", "--out", t.TempDir()}, "did not start"},
 		{"positional argument", []string{"test", "extra"}, "unknown command"},
+		{"unknown suite", []string{"test", "--suite", "mqtt5"}, "--suite"},
+		{"unknown REST target", []string{"test", "--rest-target", "bogus"}, `unknown REST target "bogus"`},
+		{"bad REST URL scheme", []string{"test", "--rest-target", "ftp://127.0.0.1:21"}, "scheme"},
+		{"REST token for the reference server", []string{"test", "--rest-target", "reference", "--rest-token", "x"}, "external server"},
+		{"missing REST profile", []string{"test", "--rest-target", "http://" + closedPort, "--rest-profile", "/nonexistent.yaml"}, "--rest-profile"},
+		{"broker flag with the REST suite", []string{"test", "--suite", "rest", "--target", "mosquitto"}, "--target is for the mqtt311 suite"},
+		{"REST flag with the MQTT suite", []string{"test", "--suite", "mqtt311", "--rest-token", "x"}, "--rest-token is for the rest suite"},
+		{"REST target that does not start", []string{"test", "--rest-target", "http://" + closedPort, "--start-timeout", "300ms", "--out", t.TempDir()}, "did not start"},
 		{"unknown flag", []string{"test", "--bogus"}, "unknown flag"},
 	}
 	for _, tc := range cases {
@@ -91,7 +103,8 @@ func TestHelpHasNoGinkgoFlags(t *testing.T) {
 	}
 	out, _ := run(t, "test", "--help")
 	for _, want := range []string{"./wirecheck-report", "MQTT-3.1.2-24 || will", "container[:IMAGE]", "queues_qos0_offline",
-		"conformance.json", "Exit codes", "(default 10m0s)"} {
+		"conformance.json", "Exit codes", "(default 10m0s)", "--rest-target", "reference-postgres", "--rest-token",
+		"--suite", "mqtt_url", "SEED-TASKS-1", "readings, bridge, security"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("test --help lacks %q", want)
 		}
@@ -177,9 +190,12 @@ func readConformance(t *testing.T, dir string) conformanceFile {
 func TestEndToEnd(t *testing.T) {
 	bin := buildBinary(t)
 
+	mqttN, restN := len(fixtures.MQTT311().Statements), len(fixtures.REST().Statements)
+
 	t.Run("connect specs against the reference broker", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "out")
-		out, code := runBinary(t, bin, "test", "--out", dir, "--label-filter", "connect")
+		// --target alone: the MQTT suite only.
+		out, code := runBinary(t, bin, "test", "--target", "reference", "--out", dir, "--label-filter", "connect")
 		if code != 0 {
 			t.Fatalf("exit code %d:\n%s", code, out)
 		}
@@ -188,22 +204,27 @@ func TestEndToEnd(t *testing.T) {
 				t.Errorf("output lacks %q:\n%s", want, out)
 			}
 		}
-		for _, name := range []string{"junit.xml", "report.json", "conformance.json", "conformance.md", "conformance.html"} {
-			if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Size() == 0 {
-				t.Errorf("%s: %v", name, err)
-			}
+		if strings.Contains(out, "REST") {
+			t.Errorf("an MQTT-only run mentions REST:\n%s", out)
 		}
+		checkFiles(t, dir)
 		var junit reporters.JUnitTestSuites
 		if b, err := os.ReadFile(filepath.Join(dir, "junit.xml")); err != nil || xml.Unmarshal(b, &junit) != nil || junit.Tests == 0 {
 			t.Errorf("junit.xml: %v, %d tests", err, junit.Tests)
 		}
 		var ginkgo []types.Report
 		if b, err := os.ReadFile(filepath.Join(dir, "report.json")); err != nil || json.Unmarshal(b, &ginkgo) != nil ||
-			len(ginkgo) != 1 || ginkgo[0].SuiteConfig.LabelFilter != "connect" {
+			len(ginkgo) != 1 || ginkgo[0].SuiteConfig.LabelFilter != "mqtt311 && (connect)" {
 			t.Errorf("report.json: %v", err)
 		}
+		for _, sr := range ginkgo[0].SpecReports {
+			if slices.Contains(sr.Labels(), "rest") {
+				t.Errorf("an MQTT-only report lists the REST spec %s", sr.FullText())
+				break
+			}
+		}
 		c := readConformance(t, dir)
-		if len(c.Statements) != 141 || c.Totals.Statements != 141 || c.Target != "reference" || c.Generated == "" {
+		if len(c.Statements) != mqttN || c.Totals.Statements != mqttN || c.Target != "reference" || c.Generated == "" {
 			t.Fatalf("conformance.json: %d statements, target %q", len(c.Statements), c.Target)
 		}
 		if c.Totals.SpecsFailed != 0 || c.Totals.ByVerdict["passed"] == 0 {
@@ -221,7 +242,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 		md, _ := os.ReadFile(filepath.Join(dir, "conformance.md"))
 		html, _ := os.ReadFile(filepath.Join(dir, "conformance.html"))
-		if !bytes.Contains(md, []byte("| Statements | 141 |")) || !bytes.Contains(md, []byte("| PASS |")) {
+		if !bytes.Contains(md, []byte(fmt.Sprintf("| Statements | %d |", mqttN))) || !bytes.Contains(md, []byte("| PASS |")) {
 			t.Errorf("conformance.md looks wrong:\n%.2000s", md)
 		}
 		if !bytes.Contains(html, []byte("<table>")) || !bytes.Contains(html, []byte(`<tr class="passed"`)) {
@@ -229,15 +250,72 @@ func TestEndToEnd(t *testing.T) {
 		}
 	})
 
-	t.Run("dry run lists a spec for every tested statement", func(t *testing.T) {
+	t.Run("the REST suite against the reference server", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "rest")
+		// --rest-target alone: the REST suite only.
+		out, code := runBinary(t, bin, "test", "--rest-target", "reference", "--out", dir)
+		if code != 0 {
+			t.Fatalf("exit code %d:\n%s", code, out)
+		}
+		if !strings.Contains(out, "wirecheck: REST against reference") || strings.Contains(out, "MQTT 3.1.1") {
+			t.Errorf("summary:\n%s", out)
+		}
+		checkFiles(t, dir)
+		c := readConformance(t, dir)
+		if len(c.Statements) != restN || c.Target != "reference" || !strings.Contains(c.Version, "sqlite") {
+			t.Fatalf("conformance.json: %d statements (want %d), target %q, version %q", len(c.Statements), restN, c.Target, c.Version)
+		}
+		if c.Totals.SpecsFailed != 0 || c.Totals.Specs == 0 || c.Totals.ByVerdict["passed"] != c.Totals.Tested ||
+			len(c.Totals.UnknownIDs) > 0 {
+			t.Errorf("totals: %+v", c.Totals)
+		}
+		for _, s := range c.Statements {
+			if strings.HasPrefix(s.ID, "MQTT-") {
+				t.Errorf("a REST-only report lists %s", s.ID)
+			}
+			if s.Status == "tested" && s.Verdict != "passed" {
+				t.Errorf("%s: verdict %s", s.ID, s.Verdict)
+			}
+		}
+	})
+
+	t.Run("both suites by default, each against its reference target", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "both")
+		out, code := runBinary(t, bin, "test", "--out", dir, "--label-filter", "SEED-CURL-1 || MQTT-3.1.2-24")
+		if code != 0 {
+			t.Fatalf("exit code %d:\n%s", code, out)
+		}
+		for _, want := range []string{"wirecheck: starting target reference (MQTT broker)", "wirecheck: starting target reference (REST server)",
+			"wirecheck: MQTT 3.1.1 and REST against broker reference", "and REST server reference", " passed, 0 failed, "} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+		c := readConformance(t, dir)
+		if len(c.Statements) != mqttN+restN || c.Target != "mqtt311: reference; rest: reference" {
+			t.Fatalf("conformance.json: %d statements (want %d), target %q", len(c.Statements), mqttN+restN, c.Target)
+		}
+		for _, id := range []string{"SEED-CURL-1", "MQTT-3.1.2-24"} {
+			for _, s := range c.Statements {
+				if s.ID == id && s.Verdict != "passed" {
+					t.Errorf("%s: verdict %s", id, s.Verdict)
+				}
+			}
+		}
+	})
+
+	t.Run("dry run lists a spec for every tested statement of both suites", func(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "dry")
 		out, code := runBinary(t, bin, "test", "--dry-run", "--out", dir)
 		if code != 0 {
 			t.Fatalf("exit code %d:\n%s", code, out)
 		}
+		if strings.Contains(out, "starting target") {
+			t.Errorf("a dry run started a target:\n%s", out)
+		}
 		c := readConformance(t, dir)
-		if len(c.Statements) != 141 {
-			t.Fatalf("%d statements", len(c.Statements))
+		if len(c.Statements) != mqttN+restN {
+			t.Fatalf("%d statements, want %d", len(c.Statements), mqttN+restN)
 		}
 		t.Logf("dry run: %d specs; %d of %d tested statements cited", c.Totals.Specs, c.Totals.TestedCovered, c.Totals.Tested)
 		for _, s := range c.Statements {
@@ -252,4 +330,14 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("specs cite IDs missing from the catalogue: %v", c.Totals.UnknownIDs)
 		}
 	})
+}
+
+// checkFiles requires the five report files, none empty.
+func checkFiles(t *testing.T, dir string) {
+	t.Helper()
+	for _, name := range []string{"junit.xml", "report.json", "conformance.json", "conformance.md", "conformance.html"} {
+		if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
 }

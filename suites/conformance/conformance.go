@@ -43,6 +43,8 @@ func catalogue(name string) *fixtures.Catalogue {
 		switch name {
 		case "mqtt311":
 			c = fixtures.MQTT311()
+		case "rest":
+			c = fixtures.REST()
 		default:
 			panic("conformance: unknown catalogue " + name)
 		}
@@ -82,6 +84,7 @@ func Statements(cat string, ids ...string) []any {
 	for l := range levels {
 		labels = append(labels, l)
 	}
+	labels = append(labels, cat) // the suite: lets one run select mqtt311 or rest
 	sort.Strings(labels)
 	return []any{g.Label(labels...)}
 }
@@ -112,3 +115,10 @@ func RecordMeasured(name string, d time.Duration, note string) {
 // Area returns the decoration for a container covering one area of the
 // standard (connect, qos, retained, will, keepalive, ...).
 func Area(name string) g.Labels { return g.Label(name) }
+
+// RESTIt declares a spec of the REST suite; ids are checks of the REST
+// catalogue (fixtures/rest/statements.csv), e.g. "RFC9110-13.1.1".
+func RESTIt(text string, ids []string, args ...any) bool {
+	decos := append(Statements("rest", ids...), args...)
+	return g.It(text+" "+cite(ids), append(decos, g.Offset(1))...)
+}
