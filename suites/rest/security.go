@@ -94,6 +94,9 @@ var _ = Describe("Security", Area("security"), func() {
 			before := state(s, id)
 			for _, w := range writes(s, id) {
 				for _, tok := range []string{"wrong", Info().Token + "x", strings.ToUpper(Info().Token) + "Z", Info().Token[:len(Info().Token)-1]} {
+					if tok == "" || tok == Info().Token {
+						continue // a one-character token truncates to no token at all
+					}
 					r := send(w, H("Authorization", "Bearer "+tok))
 					ExpectProblem(r, http.StatusUnauthorized)
 					Expect(r.Header.Get("WWW-Authenticate")).To(MatchRegexp(`(?i)^bearer\b.*error="invalid_token"`), "%s", r)
