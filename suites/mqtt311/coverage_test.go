@@ -1,10 +1,7 @@
 package mqtt311
 
 import (
-	"encoding/json"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -14,6 +11,7 @@ import (
 
 	"github.com/wirecheck/wirecheck/fixtures"
 	"github.com/wirecheck/wirecheck/reports"
+	"github.com/wirecheck/wirecheck/suites/conformance"
 )
 
 // statementLabel tells a statement ID label from area and level labels.
@@ -25,29 +23,10 @@ var statementLabel = regexp.MustCompile(`^MQTT-`)
 // catalogue: every statement ID a spec cites is in the catalogue, and every
 // statement marked "tested" is cited by at least one spec.
 func TestCoverage(t *testing.T) {
-	if os.Getenv("WIRECHECK_DRYRUN") == "1" {
+	if os.Getenv(conformance.EnvDryRun) == "1" {
 		t.Skip("inside the dry run")
 	}
-	jsonReport := filepath.Join(t.TempDir(), "dry-run.json")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestMQTT311$", "-test.count=1",
-		"-ginkgo.dry-run", "-ginkgo.no-color", "-ginkgo.json-report="+jsonReport)
-	cmd.Env = append(os.Environ(), "WIRECHECK_DRYRUN=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("dry run of the suite: %v\n%s", err, out)
-	}
-	b, err := os.ReadFile(jsonReport)
-	if err != nil {
-		t.Fatalf("dry run wrote no report: %v\n%s", err, out)
-	}
-	var rs []types.Report
-	if err := json.Unmarshal(b, &rs); err != nil || len(rs) != 1 {
-		t.Fatalf("dry-run report: %v (%d suites)", err, len(rs))
-	}
-	r := rs[0]
-	if !r.SuiteConfig.DryRun {
-		t.Fatal("the report is not of a dry run")
-	}
+	r := conformance.DryRun(t, "TestMQTT311")
 
 	cat := fixtures.MQTT311()
 	cited := map[string][]string{}   // canonical ID -> specs citing it
@@ -70,7 +49,7 @@ func TestCoverage(t *testing.T) {
 		}
 	}
 	if specs == 0 {
-		t.Fatalf("the dry run found no specs:\n%s", out)
+		t.Fatal("the dry run found no specs")
 	}
 
 	for _, id := range sortedKeys(unknown) {

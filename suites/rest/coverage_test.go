@@ -1,10 +1,7 @@
 package rest
 
 import (
-	"encoding/json"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -13,6 +10,7 @@ import (
 
 	"github.com/wirecheck/wirecheck/fixtures"
 	"github.com/wirecheck/wirecheck/reports"
+	"github.com/wirecheck/wirecheck/suites/conformance"
 )
 
 // TestCoverage computes coverage from the suite itself: it re-runs this test
@@ -21,29 +19,10 @@ import (
 // check ID a spec cites is in the catalogue, every check marked "tested" is
 // cited by at least one spec, and every spec carries the suite label.
 func TestCoverage(t *testing.T) {
-	if os.Getenv("WIRECHECK_DRYRUN") == "1" || os.Getenv(envChild) != "" {
+	if os.Getenv(conformance.EnvDryRun) == "1" || os.Getenv(envChild) != "" {
 		t.Skip("inside a child run of the suite")
 	}
-	jsonReport := filepath.Join(t.TempDir(), "dry-run.json")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestREST$", "-test.count=1",
-		"-ginkgo.dry-run", "-ginkgo.no-color", "-ginkgo.json-report="+jsonReport)
-	cmd.Env = append(os.Environ(), "WIRECHECK_DRYRUN=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("dry run of the suite: %v\n%s", err, out)
-	}
-	b, err := os.ReadFile(jsonReport)
-	if err != nil {
-		t.Fatalf("dry run wrote no report: %v\n%s", err, out)
-	}
-	var rs []types.Report
-	if err := json.Unmarshal(b, &rs); err != nil || len(rs) != 1 {
-		t.Fatalf("dry-run report: %v (%d suites)", err, len(rs))
-	}
-	r := rs[0]
-	if !r.SuiteConfig.DryRun {
-		t.Fatal("the report is not of a dry run")
-	}
+	r := conformance.DryRun(t, "TestREST")
 
 	cat := fixtures.REST()
 	cited := map[string][]string{}   // ID -> specs citing it
@@ -89,7 +68,7 @@ func TestCoverage(t *testing.T) {
 		}
 	}
 	if specs == 0 {
-		t.Fatalf("the dry run found no specs:\n%s", out)
+		t.Fatal("the dry run found no specs")
 	}
 	for _, id := range sortedKeys(unknown) {
 		t.Errorf("%s is cited but not in the catalogue, by: %s", id, strings.Join(unknown[id], "; "))
