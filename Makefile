@@ -10,9 +10,10 @@ GO        ?= go
 FUZZTIME  ?= 30s
 TESTFLAGS ?= -race -count=1 -timeout 20m
 # Debian packages the tests drive, each with a file that shows it is
-# installed: real MQTT clients and broker, and PostgreSQL for the REST store.
+# installed: real MQTT clients and broker, PostgreSQL for the REST store, and
+# tshark, which the capture tests compare their byte counts with.
 APT_NEEDS := /usr/sbin/mosquitto:mosquitto /usr/bin/mosquitto_pub:mosquitto-clients \
-             /usr/lib/postgresql/*/bin/initdb:postgresql
+             /usr/lib/postgresql/*/bin/initdb:postgresql /usr/bin/tshark:tshark
 # The container target's image, built offline from Debian's mosquitto
 # (no registry is reachable here; a normal CI could use eclipse-mosquitto:2).
 CONTAINER_IMAGE ?= wirecheck/mosquitto:2.0.11-debian

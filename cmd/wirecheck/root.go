@@ -25,6 +25,7 @@ It ships a reference MQTT 3.1.1 broker (wirecheck broker).`,
 	root.AddCommand(newBrokerCmd())
 	root.AddCommand(newTestCmd())
 	root.AddCommand(newRestCmd())
+	root.AddCommand(newOverheadCmd())
 	return root
 }
 
