@@ -17,7 +17,10 @@ func newRootCmd() *cobra.Command {
 		Long: `wirecheck checks whether an MQTT broker or a REST server does what the
 standards say, and measures what a protocol costs on the wire.
 
-It ships a reference MQTT 3.1.1 broker (wirecheck broker).`,
+  wirecheck test       run the MQTT 3.1.1 and REST conformance suites (reports per statement)
+  wirecheck broker     the reference MQTT 3.1.1 broker
+  wirecheck rest       the reference REST server (sensors, readings, tasks)
+  wirecheck overhead   MQTT vs HTTPS bytes on the wire, captured on loopback`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
