@@ -1,0 +1,113 @@
+package energy
+
+import (
+	"bufio"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	fix "github.com/wirecheck/wirecheck/fixtures/energy"
+)
+
+// ReadPcap reads a pcap or pcapng file and returns the TCP segments to or
+// from port as model packets (Up = towards port), at their captured times.
+func ReadPcap(path string, port uint16) ([]Packet, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	br := bufio.NewReader(f)
+	magic, err := br.Peek(4)
+	if err != nil {
+		return nil, err
+	}
+	type src interface {
+		ReadPacketData() ([]byte, gopacket.CaptureInfo, error)
+	}
+	var r src
+	var lt layers.LinkType
+	if string(magic) == "\x0a\x0d\x0d\x0a" {
+		ng, err := pcapgo.NewNgReader(br, pcapgo.DefaultNgReaderOptions)
+		if err != nil {
+			return nil, err
+		}
+		r, lt = ng, ng.LinkType()
+	} else {
+		pr, err := pcapgo.NewReader(br)
+		if err != nil {
+			return nil, err
+		}
+		r, lt = pr, pr.LinkType()
+	}
+	var out []Packet
+	var t0 time.Time
+	for {
+		data, ci, err := r.ReadPacketData()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		pk := gopacket.NewPacket(data, lt, gopacket.DecodeOptions{Lazy: true, NoCopy: true})
+		tl, ok := pk.Layer(layers.LayerTypeTCP).(*layers.TCP)
+		if !ok {
+			continue
+		}
+		up := uint16(tl.DstPort) == port
+		if !up && uint16(tl.SrcPort) != port {
+			continue
+		}
+		wire := ci.Length
+		if nl := pk.NetworkLayer(); nl != nil {
+			wire = len(nl.LayerContents()) + len(tl.LayerContents()) + len(tl.LayerPayload())
+		}
+		if t0.IsZero() {
+			t0 = ci.Timestamp
+		}
+		out = append(out, Packet{T: ci.Timestamp.Sub(t0).Seconds(), Up: up, Payload: len(tl.LayerPayload()), Wire: wire})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("energy: no TCP packets on port %d in %s", port, path)
+	}
+	return out, nil
+}
+
+// FileEnergy applies the model to a capture at its own timing (no
+// re-timing: the capture is taken to come from the radio itself).
+func (c *Constants) FileEnergy(radio string, pkts []Packet) (joules float64, trace []float64) {
+	trace = c.Trace(radio, Ticks(pkts))
+	return Joules(trace), trace
+}
+
+// Traces reads a trace CSV of the fixtures (chart,series,second,milliwatts):
+// "chart/series" → mW per second.
+func Traces(name string) (map[string][]float64, error) {
+	f, err := fix.Files.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]float64{}
+	for _, r := range recs[1:] {
+		v, err := strconv.ParseFloat(r[3], 64)
+		if err != nil {
+			return nil, err
+		}
+		k := r[0] + "/" + r[1]
+		out[k] = append(out[k], v)
+	}
+	return out, nil
+}
