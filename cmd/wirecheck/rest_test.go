@@ -38,16 +38,7 @@ func TestRestFlagErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := run(t, tc.args...)
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if code := exitCode(err); code != 2 {
-				t.Errorf("exit code %d, want 2 (%v)", code, err)
-			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error %q lacks %q", err, tc.want)
-			}
+			expectUsageError(t, tc.args, tc.want)
 		})
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {

@@ -34,6 +34,22 @@ func run(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
+// expectUsageError runs args and requires exit code 2 with want in the message.
+func expectUsageError(t *testing.T, args []string, want string) error {
+	t.Helper()
+	_, err := run(t, args...)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if code := exitCode(err); code != 2 {
+		t.Errorf("exit code %d, want 2 (%v)", code, err)
+	}
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q lacks %q", err, want)
+	}
+	return err
+}
+
 func TestTestArgumentErrors(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -71,16 +87,7 @@ func TestTestArgumentErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := run(t, tc.args...)
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if code := exitCode(err); code != 2 {
-				t.Errorf("exit code %d, want 2 (%v)", code, err)
-			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error %q lacks %q", err, tc.want)
-			}
+			err := expectUsageError(t, tc.args, tc.want)
 			if strings.Contains(err.Error(), "\x1b[") {
 				t.Errorf("error has colour codes: %q", err)
 			}
