@@ -369,18 +369,7 @@ func mqttReceiveJob(j *job) error {
 	msg := j.message()
 	n := j.exp.o.Messages
 	return j.measure(n, func() error {
-		var wg sync.WaitGroup
-		var perr error
-		wg.Go(func() {
-			for i := range n {
-				if perr = publish(i, msg); perr != nil {
-					return
-				}
-			}
-		})
-		rerr := receiveMQTT(c, n)
-		wg.Wait()
-		return errors.Join(perr, rerr)
+		return whilePublishing(publish, n, msg, func() error { return receiveMQTT(c, n) })
 	})
 }
 
@@ -435,33 +424,41 @@ func httpsReceiveJob(j *job) error {
 	msg := j.message()
 	n := j.exp.o.Messages
 	return j.measure(n, func() error {
-		var wg sync.WaitGroup
-		var perr error
-		wg.Go(func() {
-			for i := range n {
-				if perr = publish(i, msg); perr != nil {
-					return
+		return whilePublishing(publish, n, msg, func() (rerr error) {
+			for range n {
+				var resp *http.Response
+				var body []byte
+				if resp, body, rerr = h.read(http.MethodGet, dialTimeout); rerr != nil {
+					break
+				}
+				if resp.StatusCode != http.StatusOK || len(body) != len(msg) {
+					rerr = fmt.Errorf("long poll: %s with %d bytes, want 200 with %d", resp.Status, len(body), len(msg))
+					break
+				}
+				if rerr = h.send(http.MethodGet, pollTarget(j.topic()), "", nil); rerr != nil {
+					break
 				}
 			}
+			return rerr
 		})
-		var rerr error
-		for range n {
-			var resp *http.Response
-			var body []byte
-			if resp, body, rerr = h.read(http.MethodGet, dialTimeout); rerr != nil {
-				break
-			}
-			if resp.StatusCode != http.StatusOK || len(body) != len(msg) {
-				rerr = fmt.Errorf("long poll: %s with %d bytes, want 200 with %d", resp.Status, len(body), len(msg))
-				break
-			}
-			if rerr = h.send(http.MethodGet, pollTarget(j.topic()), "", nil); rerr != nil {
-				break
+	})
+}
+
+// whilePublishing publishes n messages in the background while receive
+// takes them, and returns both sides' errors.
+func whilePublishing(publish func(int, []byte) error, n int, msg []byte, receive func() error) error {
+	var wg sync.WaitGroup
+	var perr error
+	wg.Go(func() {
+		for i := range n {
+			if perr = publish(i, msg); perr != nil {
+				return
 			}
 		}
-		wg.Wait()
-		return errors.Join(perr, rerr)
 	})
+	rerr := receive()
+	wg.Wait()
+	return errors.Join(perr, rerr)
 }
 
 // --- message shapes from the seed ---
