@@ -20,7 +20,8 @@ standards say, and measures what a protocol costs on the wire.
   wirecheck test       run the MQTT 3.1.1 and REST conformance suites (reports per statement)
   wirecheck broker     the reference MQTT 3.1.1 broker
   wirecheck rest       the reference REST server (sensors, readings, tasks)
-  wirecheck overhead   MQTT vs HTTPS bytes on the wire, captured on loopback`,
+  wirecheck overhead   MQTT vs HTTPS bytes on the wire, captured on loopback
+  wirecheck energy     MQTT vs HTTPS battery cost, the published tables reproduced`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -29,6 +30,7 @@ standards say, and measures what a protocol costs on the wire.
 	root.AddCommand(newTestCmd())
 	root.AddCommand(newRestCmd())
 	root.AddCommand(newOverheadCmd())
+	root.AddCommand(newEnergyCmd())
 	return root
 }
 

@@ -3,7 +3,6 @@ package energy
 import (
 	"bytes"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -15,14 +14,13 @@ import (
 	"github.com/wirecheck/wirecheck/harness/overhead"
 	"github.com/wirecheck/wirecheck/harness/rawclient"
 	"github.com/wirecheck/wirecheck/reference/mqtt"
-	"github.com/wirecheck/wirecheck/reference/mqtt/listeners"
 	"github.com/wirecheck/wirecheck/reference/mqtt/packets"
 )
 
 // Events are the captured exchanges the tables need, each in capture
 // order.
 type Events struct {
-	TLS            string // "1.2"
+	TLS            string // the profile, e.g. "study"
 	MQTTConnect    []Packet
 	MQTTPing       []Packet
 	HTTPSConnect   []Packet
@@ -33,16 +31,13 @@ const settle = 120 * time.Millisecond
 
 // CaptureEvents runs one MQTT connect and keepalive against the reference
 // broker and one HTTPS long-poll connect and reconnect against the
-// overhead package's Comet endpoint, over TLS 1.2 on loopback, capturing
-// every frame on lo (needs root or CAP_NET_RAW).
-func CaptureEvents() (*Events, error) {
-	srvConf, certPEM, err := listeners.SelfSigned("127.0.0.1", "::1", "localhost")
+// overhead package's Comet endpoint, over TLS with the given profile on
+// loopback, capturing every frame on lo (needs root or CAP_NET_RAW).
+func CaptureEvents(profile string) (*Events, error) {
+	srvConf, cli, err := tlsConfigs(profile)
 	if err != nil {
 		return nil, err
 	}
-	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(certPEM)
-	cli := &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12}
 
 	b, err := mqtt.New(mqtt.Options{AllowAnonymous: true, SysInterval: -1, Version: "wirecheck energy"})
 	if err != nil {
@@ -162,7 +157,7 @@ func CaptureEvents() (*Events, error) {
 		}
 		return out
 	}
-	ev := &Events{TLS: "1.2",
+	ev := &Events{TLS: profile,
 		MQTTConnect: pick(mqttAddr.Port(), wMC), MQTTPing: pick(mqttAddr.Port(), wMP),
 		HTTPSConnect: pick(httpAddr.Port(), wHC), HTTPSReconnect: pick(httpAddr.Port(), wHR)}
 	for name, e := range map[string][]Packet{"MQTT connect": ev.MQTTConnect, "MQTT ping": ev.MQTTPing,

@@ -31,12 +31,14 @@ type Constants struct {
 		DchFachDelay     int     `json:"dch_fach_delay_ticks"`
 		FachIdleDelay    int     `json:"fach_idle_delay_ticks"`
 		IdleChargedToApp bool    `json:"idle_charged_to_app"`
+		IdlePollS        float64 `json:"idle_poll_s"`
 	} `json:"threeg"`
 	WiFi struct {
 		LowMW         float64 `json:"low_mw"`
 		HighMW        float64 `json:"high_mw"`
 		LowThreshold  float64 `json:"low_threshold_packets"`
 		HighThreshold float64 `json:"high_threshold_packets"`
+		IdlePollS     float64 `json:"idle_poll_s"`
 	} `json:"wifi"`
 	Battery struct {
 		MAh    float64 `json:"mah"`
@@ -45,18 +47,36 @@ type Constants struct {
 	} `json:"battery"`
 	Links  map[string]Link `json:"links"`
 	Phases int             `json:"phases"`
+
+	studyJoules float64 // the study's battery, which the published % refer to
 }
 
 // Link is a radio's link model used to re-time loopback exchanges.
 type Link struct {
-	Name    string  `json:"name"`
-	RTT     float64 `json:"rtt_s"`
-	UpBps   float64 `json:"up_bps"`
-	DownBps float64 `json:"down_bps"`
+	Name string  `json:"name"`
+	RTT  float64 `json:"rtt_s"`
+	// Promotion is how long the radio takes to leave its idle state
+	// before the first packet of an exchange goes out.
+	Promotion float64 `json:"promotion_s"`
+	// A flight of packets in one direction larger than the radio's RLC
+	// buffer threshold moves a 3G radio from FACH to DCH, which takes
+	// FachDch seconds; 0 thresholds mean no such promotion (WiFi).
+	FachDch      float64 `json:"fach_dch_promotion_s"`
+	RLCUpBytes   int     `json:"rlc_up_bytes"`
+	RLCDownBytes int     `json:"rlc_down_bytes"`
+	UpBps        float64 `json:"up_bps"`
+	DownBps      float64 `json:"down_bps"`
 }
 
 func (l Link) String() string {
-	return fmt.Sprintf("%s: RTT %g ms, up %g kbit/s, down %g kbit/s", l.Name, l.RTT*1000, l.UpBps/1000, l.DownBps/1000)
+	s := fmt.Sprintf("%s: RTT %g ms, up %g kbit/s, down %g kbit/s", l.Name, l.RTT*1000, l.UpBps/1000, l.DownBps/1000)
+	if l.Promotion > 0 {
+		s += fmt.Sprintf(", promotion from idle %g s", l.Promotion)
+	}
+	if l.FachDch > 0 {
+		s += fmt.Sprintf(", FACH→DCH %g s for flights over %d B up / %d B down", l.FachDch, l.RLCUpBytes, l.RLCDownBytes)
+	}
+	return s
 }
 
 // Radios in table order.
@@ -78,6 +98,7 @@ func Default() (*Constants, error) {
 	if c.Phases <= 0 {
 		c.Phases = 1
 	}
+	c.studyJoules = c.Battery.Joules
 	return &c, nil
 }
 
@@ -119,79 +140,26 @@ func Ticks(pkts []Packet) []Tick {
 	return ts
 }
 
-// ThreeGTrace runs PowerTutor's 3G state machine (Threeg.java) over the ticks
-// and on until the radio is back in IDLE: the app's power per tick in mW.
-func (c *Constants) ThreeGTrace(ts []Tick) []float64 {
-	const idle, fach, dch = 0, 1, 2
-	state, stateTime := idle, 0
+// ThreeGTrace runs PowerTutor's 3G state machine (Threeg.java) over ticks
+// read every second (as PowerTutor reads the interface's own counters) and
+// on until the radio is back in IDLE: power per tick in mW.
+func (c *Constants) ThreeGTrace(ts []Tick) []float64 { return c.tickTrace(Radio3G, ts) }
+
+// WiFiTrace runs PowerTutor's WiFi model (Wifi.java) over ticks read every
+// second: a tick with bytes costs the low or high level by its packet count,
+// with hysteresis; ticks without bytes are not charged. The link-rate term
+// of the high state is left out.
+func (c *Constants) WiFiTrace(ts []Tick) []float64 { return c.tickTrace(RadioWiFi, ts) }
+
+func (c *Constants) tickTrace(radio string, ts []Tick) []float64 {
+	k := c.keeper(radio)
 	var out []float64
-	for i := 0; i < len(ts) || state != idle; i++ {
+	for i := 0; i < len(ts) || !k.done(); i++ {
 		var t Tick
 		if i < len(ts) {
 			t = ts[i]
 		}
-		inactive := t.Up == 0 && t.Down == 0
-		switch state {
-		case idle:
-			if !inactive {
-				state = fach
-			}
-		case fach:
-			if inactive {
-				stateTime++
-				if stateTime >= c.ThreeG.FachIdleDelay {
-					stateTime, state = 0, idle
-				}
-			} else {
-				stateTime, state = 0, dch
-			}
-		default:
-			if inactive {
-				stateTime++
-				if stateTime >= c.ThreeG.DchFachDelay {
-					stateTime, state = 0, fach
-				}
-			} else {
-				stateTime = 0
-			}
-		}
-		switch {
-		case state == fach:
-			out = append(out, c.ThreeG.FachMW)
-		case state == dch:
-			out = append(out, c.ThreeG.DchMW)
-		case c.ThreeG.IdleChargedToApp || !inactive:
-			// PowerTutor charges an app in IDLE only for ticks with bytes,
-			// which cannot happen (bytes move IDLE to FACH).
-			out = append(out, c.ThreeG.IdleMW)
-		default:
-			out = append(out, 0)
-		}
-	}
-	return out
-}
-
-// WiFiTrace runs PowerTutor's WiFi model (Wifi.java): a tick with bytes costs
-// the low or high level by its packet count, with hysteresis; ticks
-// without bytes are not charged to the app. The link-rate term of the
-// high state is left out.
-func (c *Constants) WiFiTrace(ts []Tick) []float64 {
-	high := false
-	out := make([]float64, len(ts))
-	for i, t := range ts {
-		if float64(t.Packets) < c.WiFi.LowThreshold {
-			high = false
-		} else if float64(t.Packets) > c.WiFi.HighThreshold {
-			high = true
-		}
-		switch {
-		case t.Up == 0 && t.Down == 0:
-			out[i] = 0
-		case high:
-			out[i] = c.WiFi.HighMW
-		default:
-			out[i] = c.WiFi.LowMW
-		}
+		out = append(out, k.step(t.Up, t.Down, float64(t.Packets)))
 	}
 	return out
 }
@@ -213,53 +181,104 @@ func Joules(mw []float64) float64 {
 	return s
 }
 
-// Retime places an exchange's packets (in capture order) on the link:
-// the first at 0, each change of direction half a round trip later, each
-// packet its wire size over the bandwidth of its direction.
+// Retime places an exchange's packets (in capture order) on the phone's
+// clock over the link: the first at 0 (an app's send is counted when it is
+// made); when the phone starts the exchange, the rest after the radio's
+// promotion from idle; a reply to the phone's data a full round trip after
+// it, the phone's own answer at once; each packet its wire size over the
+// bandwidth of its direction. Bare ACKs gate nothing, so they neither wait
+// nor make the next packet wait. The first flight in one direction that
+// outgrows the RLC buffer threshold waits for FACH→DCH (ARO's rule); after
+// that the radio stays in DCH for the rest of the exchange.
 func Retime(pkts []Packet, l Link) []Packet {
 	out := make([]Packet, len(pkts))
 	t := 0.0
+	lastUp, seen := false, false // direction of the last packet with payload
+	flight, dch := 0, l.FachDch == 0
 	for i, p := range pkts {
-		if i > 0 && p.Up != pkts[i-1].Up {
-			t += l.RTT / 2
+		after := 0.0 // delay that follows this packet
+		if i == 1 && pkts[0].Up {
+			t += l.Promotion
+		}
+		size := max(p.Wire, p.Payload)
+		if p.Payload > 0 {
+			if seen && lastUp && !p.Up {
+				t += l.RTT
+			}
+			if !seen || p.Up != lastUp {
+				flight = 0
+			}
+			lastUp, seen = p.Up, true
+			flight += size
+			limit := l.RLCDownBytes
+			if p.Up {
+				limit = l.RLCUpBytes
+			}
+			if !dch && flight > limit {
+				// The phone's own data is counted when written, so an
+				// upload's promotion delays what follows, a download's
+				// delays its arrival.
+				dch = true
+				if p.Up {
+					after = l.FachDch
+				} else {
+					t += l.FachDch
+				}
+			}
 		}
 		bw := l.DownBps
 		if p.Up {
 			bw = l.UpBps
-		}
-		size := p.Wire
-		if size == 0 {
-			size = p.Payload
 		}
 		if bw > 0 {
 			t += float64(size) * 8 / bw
 		}
 		p.T = t
 		out[i] = p
+		t += after
 	}
 	return out
 }
 
-// EventEnergy is the energy (J) of one event on a radio: the exchange
-// re-timed with the radio's link, started at Phases evenly spaced offsets
-// within a tick, and the mean taken. It also returns the trace at phase 0.
-func (c *Constants) EventEnergy(radio string, pkts []Packet) (float64, []float64) {
-	rt := Retime(pkts, c.Links[radio])
-	n := max(c.Phases, 1)
-	sum := 0.0
-	var first []float64
-	for k := range n {
-		ph := float64(k) / float64(n)
-		shifted := make([]Packet, len(rt))
-		for i, p := range rt {
-			p.T += ph
-			shifted[i] = p
-		}
-		tr := c.Trace(radio, Ticks(shifted))
-		if k == 0 {
-			first = tr
-		}
-		sum += Joules(tr)
+// Event is what the model makes of one event.
+type Event struct {
+	Joules float64   // mean over the poll phases
+	Split  float64   // fraction of phases in which the event's bytes fell in more than one poll
+	Span   float64   // seconds from the first to the last packet, re-timed
+	Trace  []float64 // mW per tick at the middle phase
+}
+
+// EventEnergy models one event that follows a long idle on a radio: the
+// exchange re-timed with the radio's link, sampled as PowerTutor samples
+// an idle app (Sample) with its first poll at Phases evenly spaced offsets
+// within the idle poll interval, and the mean taken.
+func (c *Constants) EventEnergy(radio string, pkts []Packet) Event {
+	return c.sampled(radio, Retime(pkts, c.Links[radio]))
+}
+
+// sampled averages Sample over the first poll's phases for packets
+// already on the phone's clock.
+func (c *Constants) sampled(radio string, rt []Packet) Event {
+	period := c.ThreeG.IdlePollS
+	if radio == RadioWiFi {
+		period = c.WiFi.IdlePollS
 	}
-	return sum / float64(n), first
+	n := max(c.Phases, 1)
+	var ev Event
+	if len(rt) > 0 {
+		ev.Span = rt[len(rt)-1].T - rt[0].T
+	}
+	for k := range n {
+		tr, polls := c.Sample(radio, rt, (float64(k)+0.5)*period/float64(n))
+		if k == n/2 {
+			ev.Trace = tr
+		}
+		if polls > 1 {
+			ev.Split++
+		}
+		ev.Joules += Joules(tr)
+	}
+	ev.Joules /= float64(n)
+	ev.Split /= float64(n)
+	return ev
 }

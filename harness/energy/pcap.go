@@ -81,11 +81,10 @@ func ReadPcap(path string, port uint16) ([]Packet, error) {
 	return out, nil
 }
 
-// FileEnergy applies the model to a capture at its own timing (no
-// re-timing: the capture is taken to come from the radio itself).
-func (c *Constants) FileEnergy(radio string, pkts []Packet) (joules float64, trace []float64) {
-	trace = c.Trace(radio, Ticks(pkts))
-	return Joules(trace), trace
+// FileEnergy applies the model to a capture at its own timing (taken to
+// be the phone's own traffic: no re-timing), as an event after a long idle.
+func (c *Constants) FileEnergy(radio string, pkts []Packet) Event {
+	return c.sampled(radio, pkts)
 }
 
 // Traces reads a trace CSV of the fixtures (chart,series,second,milliwatts):
