@@ -14,13 +14,7 @@ import (
 // per keepalive, log scale, one line per protocol and radio; writes
 // base.png and base.svg.
 func PlotMaintain(cells []Cell, base string) error {
-	p := plot.New()
-	p.Title.Text = "Maintain: % battery per hour (solid: PowerTutor model, dashed: published)"
-	p.X.Label.Text = "keepalive interval (s)"
-	p.Y.Label.Text = "% battery per hour"
-	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
-	p.X.Tick.Marker = plot.ConstantTicks(keepaliveTicks())
-	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	p := keepalivePlot("Maintain: % battery per hour (solid: PowerTutor model, dashed: published)")
 	i := 0
 	for _, radio := range Radios {
 		for _, proto := range Protocols {
@@ -50,25 +44,13 @@ func PlotMaintain(cells []Cell, base string) error {
 			i++
 		}
 	}
-	p.Legend.Left = true // the lines fall to the right
-	for _, ext := range []string{".png", ".svg"} {
-		if err := p.Save(8*vg.Inch, 5*vg.Inch, base+ext); err != nil {
-			return err
-		}
-	}
-	return nil
+	return saveBoth(p, base)
 }
 
 // PlotPhysical plots the physical models' %/hour per keepalive, log
 // scales, one line per model and protocol; writes base.png and base.svg.
 func PlotPhysical(cells []Cell, base string) error {
-	p := plot.New()
-	p.Title.Text = "Maintain, physical radio models: % battery per hour (solid: HTTPS, dashed: MQTT)"
-	p.X.Label.Text = "keepalive interval (s)"
-	p.Y.Label.Text = "% battery per hour"
-	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
-	p.X.Tick.Marker = plot.ConstantTicks(keepaliveTicks())
-	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	p := keepalivePlot("Maintain, physical radio models: % battery per hour (solid: HTTPS, dashed: MQTT)")
 	for i, radio := range PhysicalRadios {
 		for _, proto := range Protocols {
 			var xys plotter.XYs
@@ -92,7 +74,24 @@ func PlotPhysical(cells []Cell, base string) error {
 			p.Legend.Add(strings.ToUpper(radio)+" "+strings.ToUpper(proto), l, pts)
 		}
 	}
-	p.Legend.Left = true
+	return saveBoth(p, base)
+}
+
+// keepalivePlot is a log-log plot of %/hour against the keepalive.
+func keepalivePlot(title string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = "keepalive interval (s)"
+	p.Y.Label.Text = "% battery per hour"
+	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
+	p.X.Tick.Marker = plot.ConstantTicks(keepaliveTicks())
+	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.Legend.Left = true // the lines fall to the right
+	return p
+}
+
+// saveBoth writes base.png and base.svg.
+func saveBoth(p *plot.Plot, base string) error {
 	for _, ext := range []string{".png", ".svg"} {
 		if err := p.Save(8*vg.Inch, 5*vg.Inch, base+ext); err != nil {
 			return err
