@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -25,6 +26,7 @@ type brokerFlags struct {
 	allowAnonymous  bool
 	tlsSelfSigned   bool
 	shutdownTimeout time.Duration
+	cpuProfile      string
 }
 
 func newBrokerCmd() *cobra.Command {
@@ -74,6 +76,7 @@ win over the file.`,
 	fl.StringVar(&f.fc.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fl.StringVar(&f.fc.LogFormat, "log-format", "text", "text or json")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long SIGINT/SIGTERM waits for connections to close")
+	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file until shutdown")
 	return cmd
 }
 
@@ -221,6 +224,13 @@ func runBroker(cmd *cobra.Command, f *brokerFlags) error {
 	if err != nil {
 		return err
 	}
+	if f.cpuProfile != "" {
+		stop, err := startCPUProfile(f.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	if err := srv.Start(); err != nil {
 		return err
 	}
@@ -236,6 +246,22 @@ func runBroker(cmd *cobra.Command, f *brokerFlags) error {
 	}
 	log.Info("stopped cleanly")
 	return nil
+}
+
+// startCPUProfile profiles the broker until the returned stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 func orMemory(dir string) string {

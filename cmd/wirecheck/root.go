@@ -15,13 +15,15 @@ func newRootCmd() *cobra.Command {
 		Use:   "wirecheck",
 		Short: "MQTT and REST conformance, overhead and energy harness",
 		Long: `wirecheck checks whether an MQTT broker or a REST server does what the
-standards say, and measures what a protocol costs on the wire.
+standards say, and measures what a protocol costs on the wire, in battery
+and in broker performance.
 
   wirecheck test       run the MQTT 3.1.1 and REST conformance suites (reports per statement)
   wirecheck broker     the reference MQTT 3.1.1 broker
   wirecheck rest       the reference REST server (sensors, readings, tasks)
   wirecheck overhead   MQTT vs HTTPS bytes on the wire, captured on loopback
-  wirecheck energy     MQTT vs HTTPS battery cost, the published tables reproduced`,
+  wirecheck energy     MQTT vs HTTPS battery cost, the published tables reproduced
+  wirecheck bench      broker performance side by side: throughput, latency, loss, CPU, memory`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -31,6 +33,7 @@ standards say, and measures what a protocol costs on the wire.
 	root.AddCommand(newRestCmd())
 	root.AddCommand(newOverheadCmd())
 	root.AddCommand(newEnergyCmd())
+	root.AddCommand(newBenchCmd())
 	return root
 }
 
