@@ -1,10 +1,12 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -16,13 +18,24 @@ func TestRunCancel(t *testing.T) {
 	cfg := smokeConfig("reference")
 	cfg.Duration = 300 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(700*time.Millisecond, cancel)
-	start := time.Now()
+	defer cancel()
+	// Cancel on an event, not after a fixed time (a loaded machine may not
+	// have measured the ceiling yet): 100 ms after the first round is
+	// reported, most likely in the middle of the second.
+	cancelled := make(chan time.Time, 1)
+	var once sync.Once
+	cfg.Progress = writerFunc(func(p []byte) {
+		if bytes.Contains(p, []byte(" round 1/")) {
+			once.Do(func() {
+				time.AfterFunc(100*time.Millisecond, func() { cancelled <- time.Now(); cancel() })
+			})
+		}
+	})
 	rep, err := Run(ctx, cfg)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run = %v, want context.Canceled", err)
 	}
-	if d := time.Since(start); d > 10*time.Second {
+	if d := time.Since(<-cancelled); d > 10*time.Second {
 		t.Errorf("Run took %v to stop", d)
 	}
 	if rep == nil || rep.Disclosure.LoadgenCeiling <= 0 {
@@ -51,3 +64,8 @@ func waitGoroutines(t *testing.T, before int) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// writerFunc is an io.Writer that hands each write to a function.
+type writerFunc func(p []byte)
+
+func (f writerFunc) Write(p []byte) (int, error) { f(p); return len(p), nil }

@@ -106,69 +106,27 @@ func (c *mconn) subscribe(filter string, qos byte) (byte, error) {
 			return 0, err
 		}
 		if ack.PacketID != 1 || len(ack.ReturnCodes) != 1 {
-			return 0, fmt.Errorf("SUBACK id %d with %d codes for one filter", ack.PacketID, len(ack.ReturnCodes)) // [MQTT-3.8.4-2] [MQTT-3.9.3-1]
+			return 0, fmt.Errorf("SUBACK id %d with %d codes for one filter", ack.PacketID, len(ack.ReturnCodes)) // [MQTT-3.8.4-2] [MQTT-3.8.4-5]
 		}
 		return ack.ReturnCodes[0], nil
 	}
 }
 
-// pktReader reads packets without allocating: a packet's body is valid
-// until the next read.
-type pktReader struct {
-	br   *bufio.Reader
-	hdr  [5]byte
-	body []byte
+// subscribeAt subscribes at exactly qos. A refusal, or a lower QoS granted
+// (a server may grant less than asked, §3.8.4), is errNA: not a case this
+// target runs.
+func (c *mconn) subscribeAt(filter string, qos byte) error {
+	g, err := c.subscribe(filter, qos)
+	switch {
+	case err != nil:
+		return err
+	case g == packets.SubackFailure:
+		return errNA{"SUBSCRIBE refused (SUBACK 0x80)"}
+	case g < qos:
+		return errNA{fmt.Sprintf("SUBACK granted QoS %d for QoS %d", g, qos)}
+	}
+	return nil
 }
-
-func newPktReader(r io.Reader) pktReader { return pktReader{br: bufio.NewReaderSize(r, 64<<10)} }
-
-// read returns the next packet's fixed header and body.
-func (c *pktReader) read() (packets.FixedHeader, []byte, error) {
-	var h packets.FixedHeader
-	b0, err := c.br.ReadByte()
-	if err != nil {
-		return h, nil, err
-	}
-	c.hdr[0] = b0
-	n := 1
-	for {
-		if n == len(c.hdr) {
-			return h, nil, packets.ErrRemainingLength
-		}
-		b, err := c.br.ReadByte()
-		if err != nil {
-			return h, nil, unexpectedEOF(err)
-		}
-		c.hdr[n] = b
-		n++
-		if b&0x80 == 0 {
-			break
-		}
-	}
-	h, _, err = packets.ParseFixedHeader(c.hdr[:n])
-	if err != nil {
-		return h, nil, err
-	}
-	if cap(c.body) < h.Remaining {
-		c.body = make([]byte, h.Remaining)
-	}
-	body := c.body[:h.Remaining]
-	if _, err := io.ReadFull(c.br, body); err != nil {
-		return h, nil, unexpectedEOF(err)
-	}
-	return h, body, nil
-}
-
-func unexpectedEOF(err error) error {
-	if err == io.EOF {
-		return io.ErrUnexpectedEOF
-	}
-	return err
-}
-
-// buffered reports whether more input is already waiting: the reader
-// flushes its acks only when it is about to block.
-func (c *pktReader) buffered() bool { return c.br.Buffered() > 0 }
 
 // send encodes p into the write buffer.
 func (c *mconn) send(p packets.Packet) error {
@@ -189,14 +147,10 @@ func (c *mconn) sendLocked(p packets.Packet) error {
 
 // ack writes a 4-byte acknowledgement (PUBACK, PUBREC, PUBREL, PUBCOMP).
 func (c *mconn) ack(t packets.Type, id uint16) error {
-	flags := byte(0)
-	if t == packets.PUBREL {
-		flags = 2 // [MQTT-3.6.1-1]
-	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.dirty = true
-	c.ackBuf = [4]byte{byte(t)<<4 | flags, 2, byte(id >> 8), byte(id)}
+	c.ackBuf = ackBytes(t, id)
 	_, err := c.bw.Write(c.ackBuf[:])
 	return err
 }
@@ -212,16 +166,23 @@ func (c *mconn) flush() error {
 	return c.bw.Flush()
 }
 
-// disconnect sends DISCONNECT, on which the server discards any will
-// [MQTT-3.14.4-3], and closes the connection as a client must after it
-// [MQTT-3.14.4-1].
-func (c *mconn) disconnect() {
+// sendDisconnect marks the connection as closing and writes out DISCONNECT
+// with whatever is still buffered, after setDeadline (the connection's
+// write or read/write deadline) to d from now.
+func (c *mconn) sendDisconnect(setDeadline func(time.Time) error, d time.Duration) {
 	c.closing.Store(true)
-	c.nc.SetWriteDeadline(time.Now().Add(2 * time.Second))
+	setDeadline(time.Now().Add(d))
 	c.wmu.Lock()
 	c.bw.Write([]byte{byte(packets.DISCONNECT) << 4, 0})
 	c.bw.Flush()
 	c.wmu.Unlock()
+}
+
+// disconnect sends DISCONNECT, on which the server discards any will
+// [MQTT-3.14.4-3], and closes the connection as a client must after it
+// [MQTT-3.14.4-1].
+func (c *mconn) disconnect() {
+	c.sendDisconnect(c.nc.SetWriteDeadline, 2*time.Second)
 	c.nc.Close()
 }
 
@@ -230,12 +191,7 @@ func (c *mconn) disconnect() {
 // (§3.14.4), so the session is offline when it returns. Only for a
 // connection no reader goroutine reads.
 func (c *mconn) disconnectWait() {
-	c.closing.Store(true)
-	c.nc.SetDeadline(time.Now().Add(5 * time.Second))
-	c.wmu.Lock()
-	c.bw.Write([]byte{byte(packets.DISCONNECT) << 4, 0})
-	c.bw.Flush()
-	c.wmu.Unlock()
+	c.sendDisconnect(c.nc.SetDeadline, 5*time.Second)
 	if tc, ok := c.nc.(*net.TCPConn); ok {
 		tc.CloseWrite()
 	}
@@ -249,45 +205,20 @@ func (c *mconn) abort() {
 	c.nc.Close()
 }
 
+// reset closes without DISCONNECT and with an RST instead of a FIN:
+// thousands of sockets in TIME_WAIT would use up the loopback ephemeral
+// ports over a few rounds.
+func (c *mconn) reset() {
+	if tc, ok := c.nc.(*net.TCPConn); ok {
+		tc.SetLinger(0)
+	}
+	c.abort()
+}
+
 // readErr turns a read error into nil when we closed the connection ourselves.
 func (c *mconn) readErr(err error) error {
 	if c.closing.Load() {
 		return nil
 	}
 	return err
-}
-
-// forEach runs f(0…n-1) on up to workers goroutines and returns the first
-// error; after an error or ctx ending the remaining calls are skipped.
-func forEach(ctx context.Context, n, workers int, f func(i int) error) error {
-	var (
-		next  atomic.Int64
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-	)
-	failed := func() bool { mu.Lock(); defer mu.Unlock(); return first != nil }
-	for range min(workers, n) {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n || failed() || ctx.Err() != nil {
-					return
-				}
-				if err := f(i); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if first == nil {
-		first = ctx.Err()
-	}
-	return first
 }

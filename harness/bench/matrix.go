@@ -166,18 +166,3 @@ func (c Case) String() string {
 	}
 	return s
 }
-
-// siFormat prints 12345 as 12.3k.
-func siFormat(v float64) string {
-	switch {
-	case v >= 10e6:
-		return fmt.Sprintf("%.0fM", v/1e6)
-	case v >= 1e6:
-		return fmt.Sprintf("%.1fM", v/1e6)
-	case v >= 10e3:
-		return fmt.Sprintf("%.0fk", v/1e3)
-	case v >= 1e3:
-		return fmt.Sprintf("%.1fk", v/1e3)
-	}
-	return fmt.Sprintf("%.0f", v)
-}

@@ -13,18 +13,22 @@ import (
 // as the QoS asks. Whatever rate the load generator reaches through it is
 // the most it could measure of any broker on this machine.
 type nullRelay struct {
-	ln    net.Listener
-	mu    sync.RWMutex
-	subs  map[string][]relaySub
-	conns map[*relayConn]struct{}
-	wg    sync.WaitGroup
+	ln     net.Listener
+	mu     sync.RWMutex
+	subs   map[string][]relaySub
+	conns  map[*relayConn]struct{}
+	closed bool // by Close: a connection accepted after it is closed at once
+	wg     sync.WaitGroup
 }
 
+// relaySub is one subscription: a client and the QoS it was granted.
 type relaySub struct {
 	c   *relayConn
 	qos byte
 }
 
+// relayConn is one client of the relay: serve reads its packets,
+// writeLoop writes out what send and forward queue for it.
 type relayConn struct {
 	nc net.Conn
 
@@ -51,6 +55,11 @@ func startNullRelay() (*nullRelay, error) {
 			c := &relayConn{nc: nc, wake: make(chan struct{}, 1)}
 			r.mu.Lock()
 			r.conns[c] = struct{}{}
+			if r.closed {
+				// Accepted just before Close closed the listener, too late
+				// for Close to see it: serve returns at once.
+				nc.Close()
+			}
 			r.mu.Unlock()
 			r.wg.Go(c.writeLoop)
 			r.wg.Go(func() { r.serve(c) })
@@ -65,6 +74,7 @@ func (r *nullRelay) Addr() string { return r.ln.Addr().String() }
 func (r *nullRelay) Close() {
 	r.ln.Close()
 	r.mu.Lock()
+	r.closed = true
 	for c := range r.conns {
 		c.nc.Close()
 	}
@@ -81,12 +91,24 @@ func (c *relayConn) send(b []byte) {
 	}
 	c.buf = append(c.buf, b...)
 	c.mu.Unlock()
+	c.kick()
+}
+
+// kick wakes the writer; one pending wake-up is enough.
+func (c *relayConn) kick() {
 	select {
 	case c.wake <- struct{}{}:
 	default:
 	}
 }
 
+func (c *relayConn) sendAck(t packets.Type, id uint16) {
+	b := ackBytes(t, id)
+	c.send(b[:])
+}
+
+// forward queues p for this subscriber at qos, with an identifier of its
+// own connection when qos > 0.
 func (c *relayConn) forward(p *packets.Publish, qos byte) {
 	c.mu.Lock()
 	if c.closed {
@@ -103,10 +125,7 @@ func (c *relayConn) forward(p *packets.Publish, qos byte) {
 	}
 	c.buf, _ = out.AppendTo(c.buf)
 	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
+	c.kick()
 }
 
 func (c *relayConn) writeLoop() {
@@ -135,10 +154,7 @@ func (r *nullRelay) serve(c *relayConn) {
 		c.mu.Lock()
 		c.closed = true
 		c.mu.Unlock()
-		select {
-		case c.wake <- struct{}{}:
-		default:
-		}
+		c.kick() // the writer sees closed and ends
 		r.mu.Lock()
 		delete(r.conns, c)
 		for topic, ss := range r.subs {
@@ -186,9 +202,9 @@ func (r *nullRelay) serve(c *relayConn) {
 		case *packets.Publish:
 			switch p.QoS {
 			case 1:
-				c.send([]byte{byte(packets.PUBACK) << 4, 2, byte(p.PacketID >> 8), byte(p.PacketID)})
+				c.sendAck(packets.PUBACK, p.PacketID) // [MQTT-4.3.2-2]
 			case 2:
-				c.send([]byte{byte(packets.PUBREC) << 4, 2, byte(p.PacketID >> 8), byte(p.PacketID)})
+				c.sendAck(packets.PUBREC, p.PacketID) // [MQTT-4.3.3-2]
 			}
 			r.mu.RLock()
 			for _, s := range r.subs[p.Topic] {
@@ -196,9 +212,9 @@ func (r *nullRelay) serve(c *relayConn) {
 			}
 			r.mu.RUnlock()
 		case *packets.Pubrel:
-			c.send([]byte{byte(packets.PUBCOMP) << 4, 2, byte(p.PacketID >> 8), byte(p.PacketID)})
+			c.sendAck(packets.PUBCOMP, p.PacketID) // [MQTT-4.3.3-2]
 		case *packets.Pubrec:
-			c.send([]byte{byte(packets.PUBREL)<<4 | 2, 2, byte(p.PacketID >> 8), byte(p.PacketID)})
+			c.sendAck(packets.PUBREL, p.PacketID) // [MQTT-4.3.3-1]
 		case *packets.Pingreq:
 			c.send([]byte{byte(packets.PINGRESP) << 4, 0})
 		case *packets.Disconnect:

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"slices"
 	"strconv"
-	"sync"
 	"time"
 )
 
@@ -76,32 +74,12 @@ func parseSchedstat(b []byte) (time.Duration, error) {
 // procCPU is the process's user+system CPU time so far: the sum over its
 // threads of schedstat, which is utime+stime in nanoseconds where
 // /proc/PID/stat counts 10 ms ticks (too coarse for a short round); stat
-// when schedstat is not there. (A thread that exits takes its time with it;
-// brokers keep their threads.)
+// when schedstat cannot be used. (A thread that exits takes its time with
+// it; brokers keep their threads.)
 func procCPU(pid int) (time.Duration, error) {
 	dir := "/proc/" + strconv.Itoa(pid)
-	if ents, err := os.ReadDir(dir + "/task"); err == nil {
-		var sum time.Duration
-		ok := true
-		for _, e := range ents {
-			b, err := os.ReadFile(dir + "/task/" + e.Name() + "/schedstat")
-			if err != nil {
-				if os.IsNotExist(err) && len(ents) > 1 {
-					continue // the thread just exited
-				}
-				ok = false
-				break
-			}
-			d, err := parseSchedstat(b)
-			if err != nil {
-				ok = false
-				break
-			}
-			sum += d
-		}
-		if ok {
-			return sum, nil
-		}
+	if sum, ok := schedstatSum(dir); ok {
+		return sum, nil
 	}
 	b, err := os.ReadFile(dir + "/stat")
 	if err != nil {
@@ -119,90 +97,47 @@ func procRSS(pid int) (int64, error) {
 	return parseStatusKB(b, "VmRSS")
 }
 
-// rssInterval is how often a running case samples the broker's RSS.
-const rssInterval = 100 * time.Millisecond
-
-// endpoint is where a round sends its load and what it can measure there.
-type endpoint struct {
-	addr   string
-	pid    int  // the broker's process, 0 = not a local process
-	inProc bool // the broker runs in this process: the load generator's own CPU cannot be told apart
-}
-
-// usage is what a round cost: broker CPU, load-generator CPU, broker RSS
-// (peak and steady); -1 each when unknown.
-type usage struct {
-	cpu, self    time.Duration
-	peak, steady int64
-}
-
-// meter measures a round: both processes' CPU between start and finish, the
-// broker's RSS every rssInterval.
-type meter struct {
-	ep      endpoint
-	cpu0    time.Duration
-	self0   time.Duration
-	mu      sync.Mutex
-	samples []int64
-	stop    chan struct{}
-	done    chan struct{}
-}
-
-func startMeter(ep endpoint) *meter {
-	m := &meter{ep: ep, stop: make(chan struct{}), done: make(chan struct{}), self0: selfCPU()}
-	if ep.pid == 0 {
-		close(m.done)
-		return m
+// schedstatSum adds up the run time in every thread's schedstat of the
+// process in dir. ok is false when not one thread could be read, or when
+// the sum is 0: a kernel without scheduler statistics writes "0 0 0" for
+// every thread, and a running broker has always used some CPU.
+func schedstatSum(dir string) (sum time.Duration, ok bool) {
+	ents, err := os.ReadDir(dir + "/task")
+	if err != nil {
+		return 0, false
 	}
-	m.cpu0, _ = procCPU(ep.pid)
-	m.sample()
-	go func() {
-		defer close(m.done)
-		t := time.NewTicker(rssInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-m.stop:
-				return
-			case <-t.C:
-				m.sample()
-			}
+	read := 0
+	for _, e := range ents {
+		b, err := os.ReadFile(dir + "/task/" + e.Name() + "/schedstat")
+		if os.IsNotExist(err) {
+			continue // the thread just exited
 		}
-	}()
-	return m
+		if err != nil {
+			return 0, false
+		}
+		d, err := parseSchedstat(b)
+		if err != nil {
+			return 0, false
+		}
+		sum += d
+		read++
+	}
+	return sum, read > 0 && sum > 0
 }
 
-func (m *meter) sample() {
-	if rss, err := procRSS(m.ep.pid); err == nil {
-		m.mu.Lock()
-		m.samples = append(m.samples, rss)
-		m.mu.Unlock()
-	}
-}
+// cpuOf is procCPU, or -1 when pid is 0 or cannot be read.
+func cpuOf(pid int) time.Duration { return orUnknown(pid, procCPU) }
 
-// finish stops the meter. Steady RSS is the median of the second half of
-// the samples, once start-up allocation has settled.
-func (m *meter) finish() usage {
-	u := usage{cpu: -1, self: -1, peak: -1, steady: -1}
-	if s1 := selfCPU(); !m.ep.inProc && s1 >= 0 && m.self0 >= 0 {
-		u.self = s1 - m.self0
+// rssOf is procRSS, or -1 when pid is 0 or cannot be read.
+func rssOf(pid int) int64 { return orUnknown(pid, procRSS) }
+
+func orUnknown[T time.Duration | int64](pid int, read func(int) (T, error)) T {
+	if pid == 0 {
+		return -1
 	}
-	if m.ep.pid == 0 {
-		return u
+	v, err := read(pid)
+	if err != nil {
+		return -1
 	}
-	cpu1, err := procCPU(m.ep.pid)
-	m.sample()
-	close(m.stop)
-	<-m.done
-	if err == nil {
-		u.cpu = cpu1 - m.cpu0
-	}
-	m.mu.Lock()
-	s := slices.Clone(m.samples)
-	m.mu.Unlock()
-	if len(s) > 0 {
-		u.peak = slices.Max(s)
-		u.steady = medianInt(s[len(s)/2:])
-	}
-	return u
+	return v
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -114,5 +115,42 @@ func TestMosquittoConf(t *testing.T) {
 		if strings.Contains(c, "user root") != root {
 			t.Errorf("root=%v: config:\n%s", root, c)
 		}
+	}
+}
+
+// TestSchedstatSum: schedstat is used only when it says something; a
+// kernel without scheduler statistics writes "0 0 0" for every thread.
+func TestSchedstatSum(t *testing.T) {
+	tests := []struct {
+		name    string
+		threads map[string]string // thread id -> schedstat ("" = no file)
+		want    time.Duration
+		wantOK  bool
+	}{
+		{"two threads", map[string]string{"10": "1000 5 1\n", "11": "234 0 2\n"}, 1234, true},
+		{"a thread just exited", map[string]string{"10": "1000 5 1\n", "11": ""}, 1000, true},
+		{"no statistics", map[string]string{"10": "0 0 0\n", "11": "0 0 0\n"}, 0, false},
+		{"no schedstat at all", map[string]string{"10": "", "11": ""}, 0, false},
+		{"unreadable", map[string]string{"10": "x 0 0\n"}, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for tid, stat := range tt.threads {
+				task := filepath.Join(dir, "task", tid)
+				if err := os.MkdirAll(task, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if stat != "" {
+					if err := os.WriteFile(filepath.Join(task, "schedstat"), []byte(stat), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			got, ok := schedstatSum(dir)
+			if ok != tt.wantOK || (ok && got != tt.want) {
+				t.Errorf("got %v, %v; want %v, %v", got, ok, tt.want, tt.wantOK)
+			}
+		})
 	}
 }

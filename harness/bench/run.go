@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -30,28 +27,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		r.out = io.Discard
 	}
 	r.fdLimit = raiseNofile()
-
-	pinning := "none"
-	var brokerCPUs []int
-	if cfg.Pin {
-		all := allowedCPUs()
-		switch {
-		case len(all) < 2:
-			pinning = "none: fewer than 2 CPUs available"
-		default:
-			loadCPUs := all[:len(all)-1]
-			if err := pinTasks(0, loadCPUs); err != nil {
-				pinning = "none: " + err.Error()
-			} else {
-				defer pinTasks(0, all)
-				brokerCPUs = all[len(all)-1:]
-				pinning = fmt.Sprintf("broker processes on cpu %s, load generator on cpu %s", cpuList(brokerCPUs), cpuList(loadCPUs))
-				if slices.Contains(cfg.Targets, "reference") && cfg.BrokerBin == "" {
-					pinning += " (the in-process reference broker shares the load generator's CPUs)"
-				}
-			}
-		}
-	}
+	pinning, brokerCPUs, unpin := pinLoadGenerator(cfg)
+	defer unpin()
 
 	for _, t := range cfg.Targets {
 		b, err := newBroker(t, cfg.BrokerBin, brokerCPUs)
@@ -62,21 +39,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	defer r.stopAll()
 
-	rep := &Report{Disclosure: Disclosure{
-		Started: time.Now().UTC(), CPU: cpuModel(), Cores: runtime.NumCPU(), Kernel: kernel(),
-		GoVersion: runtime.Version(), Wirecheck: buildVersion(), Targets: map[string]string{},
-		Config: map[string]string{}, Pinning: pinning, Quick: cfg.Quick,
-	}}
+	rep := &Report{Disclosure: r.disclosure(pinning)}
 	r.rep = rep
-	for _, b := range r.brokers {
-		rep.Disclosure.Targets[b.Name()] = b.Version()
-		rep.Disclosure.Config[b.Name()] = b.Settings()
-	}
-	rep.Disclosure.Config["load"] = fmt.Sprintf("rounds=%d duration=%v; closed loop: <=64 messages in flight per publisher, "+
-		"<=%d per subscriber at QoS 1/2 (half the brokers' in-flight window), <=2048 in all; open loop at %s, "+
-		"latency from the scheduled send time; open-file limit %d",
-		cfg.Rounds, cfg.Duration, brokerInflight/2, rateRule(cfg), r.fdLimit)
-
 	ceiling, err := r.ceiling(ctx)
 	if err != nil {
 		return rep, fmt.Errorf("load generator ceiling: %w", err)
@@ -98,13 +62,31 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	return rep, nil
 }
 
-func rateRule(cfg Config) string {
-	if cfg.Rate > 0 {
-		return fmt.Sprintf("%s msgs/s", siFormat(cfg.Rate))
+// pinLoadGenerator, when cfg asks for pinning and there are two CPUs or
+// more, pins this process to all but the last CPU and returns the last for
+// the broker processes, what the disclosure says about it, and how to undo it.
+func pinLoadGenerator(cfg Config) (pinning string, brokerCPUs []int, unpin func()) {
+	unpin = func() {}
+	if !cfg.Pin {
+		return "none", nil, unpin
 	}
-	return "half the slowest target's closed-loop rate"
+	all := allowedCPUs()
+	if len(all) < 2 {
+		return "none: fewer than 2 CPUs available", nil, unpin
+	}
+	loadCPUs := all[:len(all)-1]
+	if err := pinTasks(0, loadCPUs); err != nil {
+		return "none: " + err.Error(), nil, unpin
+	}
+	brokerCPUs = all[len(all)-1:]
+	pinning = fmt.Sprintf("broker processes on cpu %s, load generator on cpu %s", cpuList(brokerCPUs), cpuList(loadCPUs))
+	if slices.Contains(cfg.Targets, "reference") && cfg.BrokerBin == "" {
+		pinning += " (the in-process reference broker shares the load generator's CPUs)"
+	}
+	return pinning, brokerCPUs, func() { pinTasks(0, all) }
 }
 
+// runner is one Run: its brokers, the report so far and its progress.
 type runner struct {
 	cfg     Config
 	out     io.Writer
@@ -115,10 +97,7 @@ type runner struct {
 	total   int
 }
 
-func (r *runner) logf(format string, args ...any) {
-	fmt.Fprintf(r.out, format+"\n", args...)
-}
-
+// stopAll stops every broker, allowing 10 s for all of them.
 func (r *runner) stopAll() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -136,9 +115,8 @@ func (r *runner) ceiling(ctx context.Context) (float64, error) {
 	}
 	defer relay.Close()
 	const pairs, payload = 10, 256
-	w, pool := closedWindow(topologyFor(P2P, pairs, ""), 0, payload)
-	rr := runPubSub(ctx, endpoint{addr: relay.Addr(), inProc: true}, P2P, pairs, load{qos: 0, payload: payload,
-		dur: min(r.cfg.Duration, time.Second), window: w, pool: pool})
+	c := Case{Scenario: P2P, Clients: pairs, QoS: 0, Payload: payload, Mode: Closed}
+	rr := runPubSub(ctx, endpoint{addr: relay.Addr(), inProc: true}, P2P, pairs, loadFor(c, min(r.cfg.Duration, time.Second)))
 	if rr.err != nil {
 		return 0, rr.err
 	}
@@ -176,7 +154,7 @@ func (r *runner) scenario(ctx context.Context, cases []Case) error {
 				case startErr[i] != nil:
 					rr = failed(fmt.Errorf("start: %w", startErr[i]))
 				case c.Mode == Open && c.Rate <= 0:
-					rr = roundResult{na: "no closed-loop rate to derive the offered load from", cpu: -1, peak: -1, steady: -1}
+					rr = failed(errNA{"no closed-loop rate to derive the offered load from"})
 				default:
 					if !b.Alive() { // it died in an earlier case: start it again
 						if err := b.Start(ctx); err != nil {
@@ -230,9 +208,7 @@ func (r *runner) runCase(ctx context.Context, b broker, c Case) roundResult {
 	ep := endpoint{addr: b.Addr(), pid: b.Pid(), inProc: inProc}
 	switch c.Scenario {
 	case P2P, Fanout, Fanin:
-		w, pool := closedWindow(topologyFor(c.Scenario, c.Clients, ""), c.QoS, c.Payload)
-		return runPubSub(ctx, ep, c.Scenario, c.Clients, load{qos: c.QoS, payload: c.Payload,
-			open: c.Mode == Open, rate: c.Rate, dur: r.cfg.Duration, window: w, pool: pool})
+		return runPubSub(ctx, ep, c.Scenario, c.Clients, loadFor(c, r.cfg.Duration))
 	case Conn:
 		n := c.Clients
 		// Each connection costs a descriptor here and one in the broker (two
@@ -251,47 +227,4 @@ func (r *runner) runCase(ctx context.Context, b broker, c Case) roundResult {
 		return runReconnect(ctx, ep, c.Clients, c.QoS, c.Payload)
 	}
 	return roundResult{err: errors.New("unknown scenario " + c.Scenario)}
-}
-
-func (r *runner) progress(c Case, target string, round int, rr roundResult) {
-	head := fmt.Sprintf("[%d/%d] %-32s %-10s round %d/%d:", r.done, r.total, c.String(), target, round, r.cfg.Rounds)
-	switch {
-	case rr.na != "":
-		r.logf("%s n/a (%s)", head, rr.na)
-	case rr.err != nil:
-		r.logf("%s FAILED: %v", head, rr.err)
-	case c.Scenario == Conn:
-		line := fmt.Sprintf("%s %s conn/s, CONNACK p99 %s", head, siFormat(rr.connPerS), usFormat(rr.lat.P99))
-		if rr.bytesPerConn > 0 {
-			line += fmt.Sprintf(", %.1f kB/conn", rr.bytesPerConn/1024)
-		}
-		if rr.note != "" {
-			line += " (" + rr.note + ")"
-		}
-		r.logf("%s", line)
-	default:
-		line := fmt.Sprintf("%s %s msgs/s, p99 %s, lost %d, dup %d", head, siFormat(rr.perS), usFormat(rr.lat.P99), rr.counts.Lost, rr.counts.Dup)
-		if cpu := rr.cpuPerMsg(); cpu >= 0 {
-			line += fmt.Sprintf(", cpu %.2f µs/msg", cpu)
-		}
-		if cpu := rr.loadgenPerMsg(); cpu >= 0 {
-			line += fmt.Sprintf(" (load generator %.2f)", cpu)
-		}
-		r.logf("%s", line)
-	}
-}
-
-func usFormat(us float64) string {
-	if us >= 10000 {
-		return fmt.Sprintf("%.1f ms", us/1000)
-	}
-	return fmt.Sprintf("%.0f µs", us)
-}
-
-func cpuList(cpus []int) string {
-	s := make([]string, len(cpus))
-	for i, c := range cpus {
-		s[i] = strconv.Itoa(c)
-	}
-	return strings.Join(s, ",")
 }

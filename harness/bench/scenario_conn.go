@@ -3,33 +3,8 @@ package bench
 import (
 	"context"
 	"fmt"
-	"net"
-	"sync"
 	"time"
 )
-
-// settledRSS samples the broker's RSS every 50 ms until two samples in a
-// row differ by under 0.5 % (its per-connection state is in place) or 1 s
-// passes, and returns the last sample and the highest.
-func settledRSS(ctx context.Context, pid int) (last, peak int64) {
-	deadline := time.Now().Add(time.Second)
-	prev := rssOf(pid)
-	peak = prev
-	for time.Now().Before(deadline) && ctx.Err() == nil {
-		time.Sleep(50 * time.Millisecond)
-		cur := rssOf(pid)
-		peak = max(peak, cur)
-		d := cur - prev
-		prev = cur
-		if d < 0 {
-			d = -d
-		}
-		if d*200 < cur {
-			break
-		}
-	}
-	return prev, peak
-}
 
 // runConn opens n idle connections as fast as 16 dialers can (CONNECT to
 // CONNACK each), then reads the broker's RSS growth per connection. Latency
@@ -37,25 +12,9 @@ func settledRSS(ctx context.Context, pid int) (last, peak int64) {
 func runConn(ctx context.Context, ep endpoint, n int) (rr roundResult) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	conns := make([]*mconn, n)
-	var mu sync.Mutex
-	closeAll := func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for i, c := range conns {
-			if c != nil {
-				// An RST instead of FIN: thousands of sockets in TIME_WAIT would
-				// use up the loopback ephemeral ports over a few rounds.
-				if tc, ok := c.nc.(*net.TCPConn); ok {
-					tc.SetLinger(0)
-				}
-				c.abort()
-				conns[i] = nil
-			}
-		}
-	}
-	defer closeAll()
-	stop := context.AfterFunc(ctx, closeAll)
+	conns := connSet{rst: true}
+	defer conns.abort()
+	stop := context.AfterFunc(ctx, conns.abort)
 	defer stop()
 
 	pid := ep.pid
@@ -71,9 +30,7 @@ func runConn(ctx context.Context, ep endpoint, n int) (rr roundResult) {
 			return fmt.Errorf("connection %d: %w", i+1, err)
 		}
 		lat.record(i, now()-t)
-		mu.Lock()
-		conns[i] = c
-		mu.Unlock()
+		conns.add(c)
 		return nil
 	})
 	elapsed := time.Since(start)
@@ -102,24 +59,25 @@ func runConn(ctx context.Context, ep endpoint, n int) (rr roundResult) {
 	return rr
 }
 
-func rssOf(pid int) int64 {
-	if pid == 0 {
-		return -1
+// settledRSS samples the broker's RSS every 50 ms until two samples in a
+// row differ by under 0.5 % (its per-connection state is in place) or 1 s
+// passes, and returns the last sample and the highest.
+func settledRSS(ctx context.Context, pid int) (last, peak int64) {
+	deadline := time.Now().Add(time.Second)
+	prev := rssOf(pid)
+	peak = prev
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(50 * time.Millisecond)
+		cur := rssOf(pid)
+		peak = max(peak, cur)
+		d := cur - prev
+		prev = cur
+		if d < 0 {
+			d = -d
+		}
+		if d*200 < cur {
+			break
+		}
 	}
-	v, err := procRSS(pid)
-	if err != nil {
-		return -1
-	}
-	return v
-}
-
-func cpuOf(pid int) time.Duration {
-	if pid == 0 {
-		return -1
-	}
-	v, err := procCPU(pid)
-	if err != nil {
-		return -1
-	}
-	return v
+	return prev, peak
 }

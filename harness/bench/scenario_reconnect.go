@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/wirecheck/wirecheck/reference/mqtt/packets"
@@ -23,26 +22,15 @@ import (
 // local broker does it.
 func runReconnect(ctx context.Context, ep endpoint, n int, qos byte, payload int) (rr roundResult) {
 	if qos == 0 {
-		return roundResult{na: "QoS 0 messages are not queued for an offline session (optional in MQTT 3.1.1 §3.1.2.4)", cpu: -1, selfCPU: -1, peak: -1, steady: -1}
+		return failed(errNA{"QoS 0 messages are not queued for an offline session (optional in MQTT 3.1.1 §3.1.2.4)"})
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*drainMax+time.Minute)
 	defer cancel()
 	id, topic := newClientID(), newTopic()
-	var mu sync.Mutex
-	var open []*mconn
-	track := func(c *mconn) *mconn {
-		mu.Lock()
-		open = append(open, c)
-		mu.Unlock()
-		return c
-	}
+	var conns connSet
 	var readers sync.WaitGroup
 	defer func() {
-		mu.Lock()
-		for _, c := range open {
-			c.disconnect()
-		}
-		mu.Unlock()
+		conns.disconnect()
 		readers.Wait()
 		// Discard the session: CONNECT with clean session 1 ends it [MQTT-3.1.2-6].
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -51,13 +39,7 @@ func runReconnect(ctx context.Context, ep endpoint, n int, qos byte, payload int
 			c.disconnect()
 		}
 	}()
-	stop := context.AfterFunc(ctx, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range open {
-			c.abort()
-		}
-	})
+	stop := context.AfterFunc(ctx, conns.abort)
 	defer stop()
 
 	// 1. The session subscribes, then leaves.
@@ -65,13 +47,9 @@ func runReconnect(ctx context.Context, ep endpoint, n int, qos byte, payload int
 	if err != nil {
 		return failed(fmt.Errorf("subscriber: %w", err))
 	}
-	track(c)
-	g, err := c.subscribe(topic, qos)
-	switch {
-	case err != nil:
+	conns.add(c)
+	if err := c.subscribeAt(topic, qos); err != nil {
 		return failed(fmt.Errorf("subscriber: %w", err))
-	case g == packets.SubackFailure || g < qos:
-		return failed(errNA{fmt.Sprintf("SUBACK granted 0x%02x for QoS %d", g, qos)})
 	}
 	c.disconnectWait()
 
@@ -81,9 +59,8 @@ func runReconnect(ctx context.Context, ep endpoint, n int, qos byte, payload int
 	if err != nil {
 		return failed(fmt.Errorf("publisher: %w", err))
 	}
-	track(pc)
-	p := &publisher{c: pc, topic: topic, fan: 1, qos: qos, signal: make(chan struct{}, 1),
-		pids: new([1024]atomic.Uint64)}
+	conns.add(pc)
+	p := newPublisher(ctx, pc, 0, topic, 1, load{qos: qos})
 	readers.Go(p.readLoop)
 	pub := &packets.Publish{Topic: topic, QoS: qos, Payload: newPayload(payload)}
 	deadline := now() + int64(drainMax)
@@ -112,7 +89,7 @@ func runReconnect(ctx context.Context, ep endpoint, n int, qos byte, payload int
 		m.finish()
 		return failed(fmt.Errorf("reconnect: %w", err))
 	}
-	track(sc)
+	conns.add(sc)
 	if !ack.SessionPresent {
 		m.finish()
 		// [MQTT-3.2.2-2]: a kept session is announced with session present 1.
@@ -120,15 +97,10 @@ func runReconnect(ctx context.Context, ep endpoint, n int, qos byte, payload int
 	}
 	s := &subscriber{c: sc, track: newTracker(0, 1), lat: newLatencies(), latFrom: start}
 	readers.Go(s.readLoop)
-	lastGot, lastMove := int64(-1), time.Now()
-	for s.got.Load() < int64(n) && ctx.Err() == nil {
-		if g := s.got.Load(); g != lastGot {
-			lastGot, lastMove = g, time.Now()
-		} else if time.Since(lastMove) > drainStall {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitDrained(ctx, time.Millisecond, 0, func() (int64, bool) {
+		got := s.got.Load()
+		return got, got >= int64(n)
+	})
 	end := s.last.Load()
 	rr.setUsage(m.finish())
 	sc.disconnect()

@@ -41,6 +41,12 @@ func TestTrackerCounts(t *testing.T) {
 		{"sequence beyond what was sent", 0, 1, map[uint32]int64{0: 1},
 			[]arrival{{0, 0}, {0, 5}},
 			counts{Expected: 1, Delivered: 1, Dup: 1}},
+		{"sequence beyond what was sent does not hide a loss", 0, 1, map[uint32]int64{0: 3},
+			[]arrival{{0, 0}, {0, 5}},
+			counts{Expected: 3, Delivered: 1, Lost: 2, Dup: 1}},
+		{"sent ends inside a bitmap word", 0, 1, map[uint32]int64{0: 70},
+			[]arrival{{0, 0}, {0, 63}, {0, 64}, {0, 69}, {0, 70}, {0, 127}},
+			counts{Expected: 70, Delivered: 4, Lost: 66, Dup: 2}},
 		{"bitmap grows past one word", 0, 1, map[uint32]int64{0: 200},
 			func() []arrival {
 				var a []arrival

@@ -120,9 +120,19 @@ func nameValue(v string) string {
 }
 
 // benchLines are the benchmark lines of a result that ran: one per round.
+// conn counts connections where the others count messages, and adds the
+// memory per connection.
 func benchLines(name string, res *bench.Result) []string {
+	conn := res.Scenario == bench.Conn
+	rateUnit, cpuUnit := UnitMsgsPerS, UnitCPU
+	if conn {
+		rateUnit, cpuUnit = UnitConnPerS, UnitCPUConn
+	}
 	var lines []string
 	for _, s := range roundSamples(res) {
+		if s.DeliveredPerS <= 0 {
+			continue // nothing delivered: no meaningful ns/op
+		}
 		var vals []string
 		add := func(x float64, unit string) {
 			// Whole numbers in full (rss-B 12582912, not 1.25829e+07).
@@ -132,35 +142,19 @@ func benchLines(name string, res *bench.Result) []string {
 			}
 			vals = append(vals, v, unit)
 		}
-		var iters int64
-		if res.Scenario == bench.Conn {
-			// CONNECT→CONNACK times and CPU per connection.
-			if s.DeliveredPerS <= 0 {
-				continue
-			}
-			iters = int64(res.Clients)
-			add(1e9/s.DeliveredPerS, "ns/op")
-			add(s.DeliveredPerS, UnitConnPerS)
-			add(s.P50us, UnitP50)
-			add(s.P99us, UnitP99)
-			if s.CPUusPerMsg >= 0 {
-				add(s.CPUusPerMsg, UnitCPUConn)
-			}
-			if s.BytesPerConn > 0 {
-				add(s.BytesPerConn, UnitBytesPerCn)
-			}
-		} else {
-			if s.DeliveredPerS <= 0 {
-				continue // nothing delivered: no meaningful ns/op
-			}
+		iters := int64(res.Clients) // conn: one CONNECT→CONNACK per connection
+		if !conn {
 			iters = roundCount(res, s.DeliveredPerS)
-			add(1e9/s.DeliveredPerS, "ns/op")
-			add(s.DeliveredPerS, UnitMsgsPerS)
-			add(s.P50us, UnitP50)
-			add(s.P99us, UnitP99)
-			if s.CPUusPerMsg >= 0 {
-				add(s.CPUusPerMsg, UnitCPU)
-			}
+		}
+		add(1e9/s.DeliveredPerS, "ns/op")
+		add(s.DeliveredPerS, rateUnit)
+		add(s.P50us, UnitP50)
+		add(s.P99us, UnitP99)
+		if s.CPUusPerMsg >= 0 {
+			add(s.CPUusPerMsg, cpuUnit)
+		}
+		if conn && s.BytesPerConn > 0 {
+			add(s.BytesPerConn, UnitBytesPerCn)
 		}
 		if s.RSSBytes >= 0 {
 			add(float64(s.RSSBytes), UnitRSS)
@@ -209,13 +203,4 @@ func roundCount(res *bench.Result, rate float64) int64 {
 		secs = float64(res.Delivered) / res.DeliveredPerS // the measured window
 	}
 	return int64(math.Round(rate * secs))
-}
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-func orNone(s string) string {
-	if s == "" {
-		return "none"
-	}
-	return s
 }

@@ -3,11 +3,9 @@ package report
 import (
 	"fmt"
 	"io"
-	"math"
+	"maps"
 	"slices"
-	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/wirecheck/wirecheck/harness/bench"
 )
@@ -52,7 +50,7 @@ func WriteMarkdown(w io.Writer, r *bench.Report) error {
 	for _, t := range targets {
 		row("Target "+t, orDash(d.Targets[t]))
 	}
-	for _, k := range sortedKeys(d.Config) {
+	for _, k := range slices.Sorted(maps.Keys(d.Config)) {
 		row("Config "+k, d.Config[k])
 	}
 	row("Pinning", orNone(d.Pinning))
@@ -82,20 +80,23 @@ func writeTable(b *strings.Builder, ix index, scenario string, targets []string,
 		head string
 		val  func(res *bench.Result) string
 	}
-	cols := []col{
-		{"p50 / p99 µs", func(res *bench.Result) string { return fmtCount(res.P50us) + " / " + fmtCount(res.P99us) }},
-		{"lost / dup", func(res *bench.Result) string { return fmt.Sprintf("%d / %d", res.Lost, res.Dup) }},
-		{"CPU µs/msg", func(res *bench.Result) string { return fmtCPU(res.CPUusPerMsg) }},
-		{"RSS", func(res *bench.Result) string { return fmtRSS(res.RSSBytes) }},
-	}
+	latency := func(res *bench.Result) string { return fmtCount(res.P50us) + " / " + fmtCount(res.P99us) }
+	cpu := func(res *bench.Result) string { return fmtCPU(res.CPUusPerMsg) }
+	rss := col{"RSS", func(res *bench.Result) string { return fmtRSS(res.RSSBytes) }}
 	rate := "delivered/s"
+	cols := []col{
+		{"p50 / p99 µs", latency},
+		{"lost / dup", func(res *bench.Result) string { return fmt.Sprintf("%d / %d", res.Lost, res.Dup) }},
+		{"CPU µs/msg", cpu},
+		rss,
+	}
 	if scenario == bench.Conn {
 		rate = "conn/s"
 		cols = []col{
-			{"CONNACK p50 / p99 µs", func(res *bench.Result) string { return fmtCount(res.P50us) + " / " + fmtCount(res.P99us) }},
+			{"CONNACK p50 / p99 µs", latency},
 			{"B/conn", func(res *bench.Result) string { return fmtCount(res.BytesPerConn) }},
-			{"CPU µs/conn", func(res *bench.Result) string { return fmtCPU(res.CPUusPerMsg) }},
-			{"RSS", func(res *bench.Result) string { return fmtRSS(res.RSSBytes) }},
+			{"CPU µs/conn", cpu},
+			rss,
 		}
 	}
 	heads := []string{"case"}
@@ -177,128 +178,4 @@ func writeNotes(b *strings.Builder, ix index, targets []string, cases []bench.Ca
 			fmt.Fprintf(b, "- %s (%s)\n", n, strings.Join(w, "; "))
 		}
 	}
-}
-
-// WriteSummary writes the short table printed at the end of a run: per
-// scenario and target, what ran, the best throughput, the median p99,
-// loss, and the geometric mean of the ratios to the first target.
-func WriteSummary(w io.Writer, r *bench.Report) error {
-	tw := tabwriter.NewWriter(w, 2, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\ttarget\tran\tn/a\terrors\tbest/s\tmedian p99 µs\tlost\tdup\tvs first (geomean)\t")
-	ix := indexOf(r)
-	targets := Targets(r)
-	for _, sc := range Scenarios(r) {
-		for _, t := range targets {
-			var ran, na, errs int
-			var best, lost, dup float64
-			var p99s, logRatios []float64
-			for _, c := range Cases(r, sc) {
-				res := ix.get(t, c)
-				switch {
-				case res == nil || res.NA != "":
-					na++
-					continue
-				case res.Error != "":
-					errs++
-					continue
-				}
-				ran++
-				best = max(best, Throughput(res))
-				lost += float64(res.Lost)
-				dup += float64(res.Dup)
-				if sc != bench.Conn {
-					p99s = append(p99s, res.P99us)
-				}
-				if ratio, ok := Ratio(ix, first(targets), t, c); ok && ratio > 0 {
-					logRatios = append(logRatios, math.Log(ratio))
-				}
-			}
-			geo := "–"
-			if len(logRatios) > 0 && t != first(targets) {
-				geo = fmtRatio(math.Exp(mean(logRatios)))
-			}
-			p99 := "–"
-			if len(p99s) > 0 {
-				p99 = fmtCount(median(p99s))
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t\n",
-				sc, t, ran, na, errs, fmtCount(best), p99, fmtCount(lost), fmtCount(dup), geo)
-		}
-	}
-	return tw.Flush()
-}
-
-// fmtRatio writes 0.50×, 1.52×; tiny ratios keep two significant digits.
-func fmtRatio(x float64) string {
-	if x < 0.1 {
-		return strconv.FormatFloat(x, 'g', 2, 64) + "×"
-	}
-	return fmt.Sprintf("%.2f×", x)
-}
-
-func fmtCPU(x float64) string {
-	if x < 0 {
-		return "n/a (not a local process)"
-	}
-	return fmtCount(x)
-}
-
-func fmtRSS(n int64) string {
-	if n < 0 {
-		return "n/a (unknown)"
-	}
-	return fmtBytes(n)
-}
-
-// cell makes text safe inside a Markdown table cell.
-func cell(s string) string {
-	return strings.ReplaceAll(oneLine(s), "|", `\|`)
-}
-
-func cellsOf(ss []string) []string {
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = cell(s)
-	}
-	return out
-}
-
-func first(ss []string) string {
-	if len(ss) == 0 {
-		return ""
-	}
-	return ss[0]
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "–"
-	}
-	return s
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
-func mean(xs []float64) float64 {
-	var s float64
-	for _, x := range xs {
-		s += x
-	}
-	return s / float64(len(xs))
-}
-
-func median(xs []float64) float64 {
-	s := slices.Sorted(slices.Values(xs))
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
 }

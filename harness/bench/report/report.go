@@ -8,13 +8,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/wirecheck/wirecheck/harness/bench"
 )
@@ -92,35 +89,37 @@ func writeIndented(w io.Writer, v any) error {
 // Targets lists the targets in the order they first appear in the
 // results: the first is the baseline for ratios.
 func Targets(r *bench.Report) []string {
-	var out []string
-	for _, res := range r.Results {
-		if !slices.Contains(out, res.Target) {
-			out = append(out, res.Target)
-		}
-	}
-	return out
+	return distinct(r, func(res *bench.Result) (string, bool) { return res.Target, true })
 }
 
 // Scenarios lists the scenarios in the order they first appear.
 func Scenarios(r *bench.Report) []string {
-	var out []string
-	for _, res := range r.Results {
-		if !slices.Contains(out, res.Scenario) {
-			out = append(out, res.Scenario)
+	return distinct(r, func(res *bench.Result) (string, bool) { return res.Scenario, true })
+}
+
+// Cases lists the distinct cases of a scenario in the order they first appear.
+func Cases(r *bench.Report, scenario string) []bench.Case {
+	return distinct(r, func(res *bench.Result) (bench.Case, bool) { return res.Case, res.Scenario == scenario })
+}
+
+// distinct lists key of the results it accepts (ok), each value once, in
+// the order they first appear.
+func distinct[T comparable](r *bench.Report, key func(*bench.Result) (v T, ok bool)) []T {
+	var out []T
+	for i := range r.Results {
+		if v, ok := key(&r.Results[i]); ok && !slices.Contains(out, v) {
+			out = append(out, v)
 		}
 	}
 	return out
 }
 
-// Cases lists the distinct cases of a scenario in the order they first appear.
-func Cases(r *bench.Report, scenario string) []bench.Case {
-	var out []bench.Case
-	for _, res := range r.Results {
-		if res.Scenario == scenario && !slices.Contains(out, res.Case) {
-			out = append(out, res.Case)
-		}
+// first is the first of ss, the baseline target; "" if none.
+func first(ss []string) string {
+	if len(ss) == 0 {
+		return ""
 	}
-	return out
+	return ss[0]
 }
 
 // index finds results by target and case.
@@ -201,49 +200,4 @@ func shortLabel(c bench.Case) string {
 		return fmt.Sprintf("%d conns", c.Clients)
 	}
 	return fmt.Sprintf("%d/q%d/%s/%s", c.Clients, c.QoS, strings.ReplaceAll(fmtBytes(int64(c.Payload)), " ", ""), c.Mode)
-}
-
-// fmtCount writes a rate or count for people: 3 significant digits below
-// 1000, whole numbers with thousands separators above.
-func fmtCount(x float64) string {
-	switch {
-	case math.IsNaN(x) || math.IsInf(x, 0):
-		return "–"
-	case math.Abs(x) < 1000:
-		return strconv.FormatFloat(x, 'g', 3, 64)
-	}
-	s := strconv.FormatInt(int64(math.Round(math.Abs(x))), 10)
-	var b strings.Builder
-	if x < 0 {
-		b.WriteByte('-')
-	}
-	for i, d := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(d)
-	}
-	return b.String()
-}
-
-// fmtBytes writes a size with a binary unit: 16 B, 4 KiB, 12.3 MiB.
-func fmtBytes(n int64) string {
-	const units = "KMGT"
-	if n < 1024 {
-		return fmt.Sprintf("%d B", n)
-	}
-	x, i := float64(n)/1024, 0
-	for x >= 1024 && i < len(units)-1 {
-		x /= 1024
-		i++
-	}
-	return strconv.FormatFloat(x, 'g', 3, 64) + " " + string(units[i]) + "iB"
-}
-
-// fmtDuration rounds a duration for a header line.
-func fmtDuration(d time.Duration) string {
-	if d >= time.Second {
-		return d.Round(10 * time.Millisecond).String()
-	}
-	return d.Round(time.Microsecond).String()
 }
