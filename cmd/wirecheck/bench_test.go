@@ -8,12 +8,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/wirecheck/wirecheck/harness/bench"
+	"github.com/wirecheck/wirecheck/internal/syncbuf"
 )
 
 func TestBenchFlagErrors(t *testing.T) {
@@ -218,7 +218,7 @@ func TestBenchInterrupt(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "bench")
 	cmd := exec.Command(bin, "bench", "--target", "reference", "--scenario", "p2p", "--qos", "0", "--payload", "16",
 		"--rounds", "2", "--duration", "1s", "--out", dir)
-	var out syncBuffer
+	var out syncbuf.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -255,24 +255,6 @@ func TestBenchInterrupt(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "bench.json")); err != nil {
 		t.Errorf("nothing written after SIGINT: %v", err)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a child's stdout and stderr.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // brokerChildren counts running processes of bin with the broker subcommand.

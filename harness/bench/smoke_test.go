@@ -1,16 +1,16 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/wirecheck/wirecheck/internal/syncbuf"
 )
 
 // smokeConfig is the smallest run that still goes through every scenario
@@ -81,24 +81,6 @@ func checkCounts(t *testing.T, cfg Config, rep *Report, child map[string]bool) {
 	}
 }
 
-// syncBuffer collects progress lines from Run.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestSmokeInProcess(t *testing.T) {
 	before := runtime.NumGoroutine()
 	runSmoke(t, smokeConfig("reference"), nil)
@@ -133,7 +115,7 @@ func TestSmokeMosquitto(t *testing.T) {
 
 func runSmoke(t *testing.T, cfg Config, child map[string]bool) {
 	t.Helper()
-	var progress syncBuffer
+	var progress syncbuf.Buffer
 	cfg.Progress = &progress
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -11,6 +11,8 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/wirecheck/wirecheck/harness/plots"
 )
 
 // Layers of a bar, bottom to top.
@@ -102,7 +104,7 @@ func barLabel(r Row) string {
 func PlotBytesPerEvent(w io.Writer, format string, rows []Row) error {
 	panels := EventPanels(rows)
 	if len(panels) == 0 {
-		return writeEmpty(w, format, "bytes per event: no rows")
+		return plots.WriteEmpty(w, format, "bytes per event: no rows")
 	}
 	const cols = 3
 	nrows := (len(panels) + cols - 1) / cols
@@ -341,7 +343,7 @@ var tlsGlyphs = map[string]draw.GlyphDrawer{
 func PlotBytesPerHour(w io.Writer, format string, rows []Row) error {
 	series := HourSeries(rows)
 	if len(series) == 0 {
-		return writeEmpty(w, format, "bytes per hour: no maintain rows")
+		return plots.WriteEmpty(w, format, "bytes per hour: no maintain rows")
 	}
 	p := plot.New()
 	p.Title.Text = "Maintaining an idle connection: " + unitOf(rows) + " per hour — " + captionOf(rows)
@@ -386,19 +388,6 @@ func PlotBytesPerHour(w io.Writer, format string, rows []Row) error {
 	p.Legend.TextStyle.Font.Size = vg.Points(9)
 	p.Add(plotter.NewGrid())
 	wt, err := p.WriterTo(11*vg.Inch, 7*vg.Inch, format)
-	if err != nil {
-		return err
-	}
-	_, err = wt.WriteTo(w)
-	return err
-}
-
-// writeEmpty draws a plot that only says why it is empty.
-func writeEmpty(w io.Writer, format, msg string) error {
-	p := plot.New()
-	p.Title.Text = msg
-	p.HideAxes()
-	wt, err := p.WriterTo(4*vg.Inch, 2*vg.Inch, format)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,8 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/wirecheck/wirecheck/internal/syncbuf"
 )
 
 func TestNewContainerImage(t *testing.T) {
@@ -49,7 +51,7 @@ func TestContainer(t *testing.T) {
 		image = OfflineContainerImage
 	}
 	c := NewContainer(image)
-	log := &syncBuffer{}
+	log := &syncbuf.Buffer{}
 	c.Log = log
 	t.Cleanup(func() {
 		if err := c.Cleanup(); err != nil {

@@ -11,12 +11,12 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/wirecheck/wirecheck/harness/rawclient"
+	"github.com/wirecheck/wirecheck/internal/syncbuf"
 	"github.com/wirecheck/wirecheck/reference/mqtt/packets"
 )
 
@@ -67,7 +67,7 @@ func TestMosquittoConf(t *testing.T) {
 
 func TestMosquitto(t *testing.T) {
 	m := NewMosquitto("")
-	log := &syncBuffer{}
+	log := &syncbuf.Buffer{}
 	m.Log = log
 	t.Cleanup(func() {
 		if err := m.Cleanup(); err != nil {
@@ -309,22 +309,4 @@ func mustConnect(t *testing.T, c *rawclient.Client, p *packets.Connect) *packets
 		t.Fatalf("CONNECT %s: %v", p.ClientID, err)
 	}
 	return ack
-}
-
-// syncBuffer collects a child's output for failure messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wirecheck/wirecheck/internal/syncbuf"
 	"github.com/wirecheck/wirecheck/reference/mqtt/listeners"
 	"github.com/wirecheck/wirecheck/reference/rest/store"
 )
@@ -276,7 +277,7 @@ func TestServerTLSAndShutdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logBuf syncBuffer
+	var logBuf syncbuf.Buffer
 	srv := New(Options{Store: sqliteStore(t), Logger: slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	addr, err := srv.ListenAndServe("127.0.0.1:0", conf)
 	if err != nil {
@@ -359,7 +360,7 @@ func TestLinksFollowHost(t *testing.T) {
 // problem that leaks nothing, and is logged.
 func TestStoreFailureIs500(t *testing.T) {
 	st := sqliteStore(t)
-	var logBuf syncBuffer
+	var logBuf syncbuf.Buffer
 	h := NewHandler(Options{Store: st, Logger: slog.New(slog.NewTextHandler(&logBuf, nil))})
 	st.Close() // every call now fails with "sql: database is closed"
 	for _, c := range []struct{ method, path, body string }{

@@ -13,6 +13,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/wirecheck/wirecheck/harness/bench"
+	"github.com/wirecheck/wirecheck/harness/plots"
 )
 
 // wideRange is the max/min ratio above which throughput uses a log axis.
@@ -279,7 +280,7 @@ func figureWidth(cases, targets int) vg.Length {
 // title.
 func drawPanels(w io.Writer, format string, panels []*plot.Plot, width vg.Length, title, sub string) error {
 	if len(panels) == 0 {
-		return writeEmpty(w, format, "no measurements to plot")
+		return plots.WriteEmpty(w, format, "no measurements to plot")
 	}
 	height := vg.Length(len(panels))*4.5*vg.Inch + 0.5*vg.Inch
 	c, err := draw.NewFormattedCanvas(width, height, format)
@@ -311,19 +312,6 @@ func drawTitle(dc draw.Canvas, title string, size float64) draw.Canvas {
 	dc.FillText(sty, vg.Point{X: dc.Center().X, Y: dc.Max.Y - vg.Points(4)}, title)
 	dc.Max.Y -= h
 	return dc
-}
-
-// writeEmpty draws a plot that only says why it is empty.
-func writeEmpty(w io.Writer, format, msg string) error {
-	p := plot.New()
-	p.Title.Text = msg
-	p.HideAxes()
-	wt, err := p.WriterTo(4*vg.Inch, 2*vg.Inch, format)
-	if err != nil {
-		return err
-	}
-	_, err = wt.WriteTo(w)
-	return err
 }
 
 // caption says where the figures come from.
