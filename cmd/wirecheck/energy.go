@@ -91,6 +91,15 @@ captured; no privileges needed).`,
 	return cmd
 }
 
+func anyChanged(cmd *cobra.Command, names ...string) bool {
+	for _, n := range names {
+		if cmd.Flags().Changed(n) {
+			return true
+		}
+	}
+	return false
+}
+
 // apply checks the flags and sets the battery.
 func (f *energyFlags) apply(cmd *cobra.Command, c *energy.Constants) error {
 	switch {
@@ -98,6 +107,8 @@ func (f *energyFlags) apply(cmd *cobra.Command, c *energy.Constants) error {
 		return errors.New("--pcap needs --port, the server's TCP port in the capture")
 	case f.pcap == "" && cmd.Flags().Changed("port"):
 		return errors.New("--port is only for --pcap")
+	case f.pcap != "" && anyChanged(cmd, "out", "tls", "quick", "captures"):
+		return errors.New("--pcap reads a capture and prints its energy: --out, --tls, --quick and --captures are for the captured tables")
 	case f.pcap == "" && f.out == "":
 		return errors.New("--out DIR is required (where energy.json, .csv, .md and the plots go)")
 	case !slices.Contains(energy.Profiles, f.tls):
@@ -123,9 +134,6 @@ func energyPcap(w io.Writer, c *energy.Constants, path string, port uint16) erro
 	if err != nil {
 		return err
 	}
-	if len(pk) == 0 {
-		return fmt.Errorf("%s: no TCP packets to or from port %d", path, port)
-	}
 	fmt.Fprintf(w, "%s: %d TCP packets on port %d over %.1f s, at their captured timing (not re-timed), as if after a long idle\n",
 		path, len(pk), port, pk[len(pk)-1].T)
 	for _, r := range energy.Radios {
@@ -143,7 +151,7 @@ func energyTables(cmd *cobra.Command, c *energy.Constants, f energyFlags) error 
 		fmt.Fprintf(log, "capturing events %d/%d (%s)\n", i+1, f.captures, energy.ProfileDescription(f.tls))
 		ev, err := energy.CaptureEvents(f.tls)
 		if err != nil {
-			return fmt.Errorf("capture: %w", err)
+			return err
 		}
 		caps = append(caps, ev)
 	}
@@ -172,7 +180,9 @@ func energyTables(cmd *cobra.Command, c *energy.Constants, f energyFlags) error 
 	d := energy.Derive(cells)
 	fmt.Fprintf(w, "saved per day (3G, 240 s): %.2f %% (published %.2f %%); break-even: %.0f s (published %.0f s)\n",
 		d.SavedPerDay, d.SavedPerDayPublished, d.BreakEvenS, d.BreakEvenSPublished)
-	fmt.Fprintf(w, "battery %g J (published values, of the study's 18648 J battery, rescaled to it)\n", c.Battery.Joules)
+	if !c.StudyBattery() {
+		fmt.Fprintf(w, "battery %g J: the published values, %% of the study's battery, are rescaled to it\n", c.Battery.Joules)
+	}
 	fmt.Fprintf(w, "wrote %s\n", strings.Join(files, ", "))
 	return nil
 }

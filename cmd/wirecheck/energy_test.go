@@ -27,6 +27,7 @@ func TestEnergyUsageErrors(t *testing.T) {
 		{[]string{"energy", "--out", "d", "--captures", "-1"}, "want 1 to 50"},
 		{[]string{"energy", "--out", "d", "--battery-mah", "0"}, "must be positive"},
 		{[]string{"energy", "--bogus"}, "unknown flag"},
+		{[]string{"energy", "--pcap", "x.pcap", "--port", "1", "--out", "d"}, "--pcap reads a capture"},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -126,8 +127,12 @@ func TestEnergyPcap(t *testing.T) {
 	}
 	buf := make([]byte, 300)
 	for range 3 {
-		c.Write(buf)
-		io.ReadFull(c, buf)
+		if _, err := c.Write(buf); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(c, buf); err != nil {
+			t.Fatal(err)
+		}
 	}
 	c.Close()
 	time.Sleep(50 * time.Millisecond)

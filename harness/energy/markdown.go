@@ -16,6 +16,9 @@ func (c *Constants) WriteMarkdown(w io.Writer, cells []Cell, caps []*Events) {
 	fmt.Fprintf(w, "Reproduces the connect and maintain tables of S. Nicholas, \"Power Profiling: HTTPS Long Polling vs. MQTT with SSL, on Android\" (2012).\n\n")
 	fmt.Fprintf(w, "- TLS: %s\n- captures: %d of each event on loopback; each cell uses the median event\n", ProfileDescription(ev.TLS), len(caps))
 	fmt.Fprintf(w, "- timing: every event re-timed with the link model, never loopback timing\n")
+	if !c.StudyBattery() {
+		fmt.Fprintf(w, "- battery: %g J, not the study's %g J; the published columns are rescaled to it\n", c.Battery.Joules, c.studyJoules)
+	}
 	for _, r := range Radios {
 		fmt.Fprintf(w, "- %s link: %s\n", strings.ToUpper(r), c.Links[r])
 	}

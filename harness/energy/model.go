@@ -4,18 +4,17 @@
 // ENERGY.md) and compares them with the published tables.
 //
 // Loopback exchanges finish in microseconds, while the study's 3G link
-// took hundreds of milliseconds per round trip, and PowerTutor's 1-second
-// ticks are sensitive to that. Every event is therefore re-timed with a
-// link model (fixtures/energy/powertutor.json): each packet keeps its
-// place in the exchange, every change of direction costs half a round
-// trip and every packet its size over the link's bandwidth. The figures
-// are means over start phases within the 1-second tick.
+// took hundreds of milliseconds per round trip, and PowerTutor is
+// sensitive to that: an event that a poll splits reaches DCH. Every event
+// is therefore re-timed with a link model (fixtures/energy/powertutor.json,
+// see Retime) and sampled as PowerTutor samples an idle app (Sample); the
+// figures are means over the first poll's position within the 10 s idle
+// poll interval.
 package energy
 
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 
 	fix "github.com/wirecheck/wirecheck/fixtures/energy"
 )
@@ -113,65 +112,6 @@ type Packet struct {
 	Wire    int     // bytes on the link (headers included), for serialization time
 }
 
-// Tick is one second of traffic.
-type Tick struct {
-	Up, Down int // payload bytes
-	Packets  int // segments
-}
-
-// Ticks bins packets into 1-second ticks starting at 0.
-func Ticks(pkts []Packet) []Tick {
-	var ts []Tick
-	for _, p := range pkts {
-		i := int(math.Floor(p.T))
-		if i < 0 {
-			i = 0
-		}
-		for len(ts) <= i {
-			ts = append(ts, Tick{})
-		}
-		if p.Up {
-			ts[i].Up += p.Payload
-		} else {
-			ts[i].Down += p.Payload
-		}
-		ts[i].Packets++
-	}
-	return ts
-}
-
-// ThreeGTrace runs PowerTutor's 3G state machine (Threeg.java) over ticks
-// read every second (as PowerTutor reads the interface's own counters) and
-// on until the radio is back in IDLE: power per tick in mW.
-func (c *Constants) ThreeGTrace(ts []Tick) []float64 { return c.tickTrace(Radio3G, ts) }
-
-// WiFiTrace runs PowerTutor's WiFi model (Wifi.java) over ticks read every
-// second: a tick with bytes costs the low or high level by its packet count,
-// with hysteresis; ticks without bytes are not charged. The link-rate term
-// of the high state is left out.
-func (c *Constants) WiFiTrace(ts []Tick) []float64 { return c.tickTrace(RadioWiFi, ts) }
-
-func (c *Constants) tickTrace(radio string, ts []Tick) []float64 {
-	k := c.keeper(radio)
-	var out []float64
-	for i := 0; i < len(ts) || !k.done(); i++ {
-		var t Tick
-		if i < len(ts) {
-			t = ts[i]
-		}
-		out = append(out, k.step(t.Up, t.Down, float64(t.Packets)))
-	}
-	return out
-}
-
-// Trace runs the radio's model.
-func (c *Constants) Trace(radio string, ts []Tick) []float64 {
-	if radio == RadioWiFi {
-		return c.WiFiTrace(ts)
-	}
-	return c.ThreeGTrace(ts)
-}
-
 // Joules sums a per-second trace in mW.
 func Joules(mw []float64) float64 {
 	s := 0.0
@@ -259,10 +199,7 @@ func (c *Constants) EventEnergy(radio string, pkts []Packet) Event {
 // sampled averages Sample over the first poll's phases for packets
 // already on the phone's clock.
 func (c *Constants) sampled(radio string, rt []Packet) Event {
-	period := c.ThreeG.IdlePollS
-	if radio == RadioWiFi {
-		period = c.WiFi.IdlePollS
-	}
+	period := c.idlePoll(radio)
 	n := max(c.Phases, 1)
 	var ev Event
 	if len(rt) > 0 {

@@ -24,10 +24,17 @@ func ReadPcap(path string, port uint16) ([]Packet, error) {
 		return nil, err
 	}
 	defer f.Close()
-	br := bufio.NewReader(f)
+	pkts, err := readPcap(bufio.NewReader(f), port)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return pkts, nil
+}
+
+func readPcap(br *bufio.Reader, port uint16) ([]Packet, error) {
 	magic, err := br.Peek(4)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("not a pcap or pcapng file (%w)", err)
 	}
 	type src interface {
 		ReadPacketData() ([]byte, gopacket.CaptureInfo, error)
@@ -66,19 +73,31 @@ func ReadPcap(path string, port uint16) ([]Packet, error) {
 		if !up && uint16(tl.SrcPort) != port {
 			continue
 		}
-		wire := ci.Length
-		if nl := pk.NetworkLayer(); nl != nil {
-			wire = len(nl.LayerContents()) + len(tl.LayerContents()) + len(tl.LayerPayload())
-		}
+		wire, payload := ipSizes(pk, tl, ci.Length)
 		if t0.IsZero() {
 			t0 = ci.Timestamp
 		}
-		out = append(out, Packet{T: ci.Timestamp.Sub(t0).Seconds(), Up: up, Payload: len(tl.LayerPayload()), Wire: wire})
+		out = append(out, Packet{T: ci.Timestamp.Sub(t0).Seconds(), Up: up, Payload: payload, Wire: wire})
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("energy: no TCP packets on port %d in %s", port, path)
+		return nil, fmt.Errorf("no TCP packets to or from port %d", port)
 	}
 	return out, nil
+}
+
+// ipSizes reads the packet's IP and TCP payload lengths from the IP header,
+// so a capture cut short by its snap length still counts every byte.
+func ipSizes(pk gopacket.Packet, tl *layers.TCP, frameLen int) (wire, payload int) {
+	hdr := len(tl.LayerContents())
+	switch ip := pk.NetworkLayer().(type) {
+	case *layers.IPv4:
+		wire = int(ip.Length)
+		return wire, max(wire-int(ip.IHL)*4-hdr, 0)
+	case *layers.IPv6:
+		wire = int(ip.Length) + 40
+		return wire, max(int(ip.Length)-hdr, 0) // extension headers: rare on TCP, ignored
+	}
+	return frameLen, len(tl.LayerPayload())
 }
 
 // FileEnergy applies the model to a capture at its own timing (taken to

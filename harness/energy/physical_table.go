@@ -38,7 +38,7 @@ func (c *Constants) PhysicalTable(caps []*Events) ([]Cell, error) {
 				var evs []Event
 				for _, e := range caps {
 					rt := Retime(e.pick(table, proto), link)
-					evs = append(evs, Event{Joules: m.Energy(rt).Traffic(), Span: rt[len(rt)-1].T})
+					evs = append(evs, Event{Joules: m.Energy(rt).Traffic(), Span: rt[len(rt)-1].T - rt[0].T})
 				}
 				ev := median(evs)
 				kas := []int{0}
@@ -46,22 +46,11 @@ func (c *Constants) PhysicalTable(caps []*Events) ([]Cell, error) {
 					kas = Keepalives
 				}
 				for _, ka := range kas {
-					value := c.Percent(ev.Joules)
-					if ka > 0 {
-						value = c.Percent(ev.Joules * 3600 / float64(ka))
-					}
-					cell := Cell{Table: table, Radio: radio, Protocol: proto, Model: "physical-" + radio, Value: value,
-						Published: pub[key(table, radio, proto, ka)] * c.studyJoules / c.Battery.Joules,
-						EventJ:    ev.Joules, SpanS: ev.Span, Captures: len(caps),
+					cell := Cell{Table: table, Radio: radio, Protocol: proto, Model: "physical-" + radio,
+						EventJ: ev.Joules, SpanS: ev.Span, Captures: len(caps),
 						Timing: "re-timed with the link's round trip and bandwidth after the model's promotion from idle",
 						Link:   link.String(), TLS: caps[0].TLS}
-					if ka > 0 {
-						cell.KeepaliveS = &ka
-					}
-					if cell.Published > 0 {
-						cell.Ratio = value / cell.Published
-					}
-					cells = append(cells, cell)
+					cells = append(cells, c.fill(cell, ka, pub))
 				}
 			}
 		}

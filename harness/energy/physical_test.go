@@ -1,27 +1,15 @@
 package energy
 
 import (
-	"errors"
-	"io/fs"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 )
 
-// physModels loads physical.json, from the embed when it is listed there
-// and from the file otherwise (TestPhysicalEmbedded reports which).
+// physModels loads the embedded physical.json.
 func physModels(t *testing.T) map[string]*PhysicalModel {
 	t.Helper()
 	ms, err := LoadPhysical()
-	if errors.Is(err, fs.ErrNotExist) {
-		b, rerr := os.ReadFile(filepath.Join("..", "..", "fixtures", "energy", "physical.json"))
-		if rerr != nil {
-			t.Fatal(rerr)
-		}
-		ms, err = ParsePhysical(b)
-	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,9 +18,6 @@ func physModels(t *testing.T) map[string]*PhysicalModel {
 
 func TestPhysicalEmbedded(t *testing.T) {
 	ms, err := LoadPhysical()
-	if errors.Is(err, fs.ErrNotExist) {
-		t.Skip("physical.json is not in fixtures/energy's go:embed list yet")
-	}
 	if err != nil {
 		t.Fatal(err)
 	}

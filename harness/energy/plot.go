@@ -1,6 +1,7 @@
 package energy
 
 import (
+	"os"
 	"strconv"
 	"strings"
 
@@ -8,6 +9,8 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+
+	"github.com/wirecheck/wirecheck/harness/plots"
 )
 
 // PlotMaintain plots the PowerTutor model against the published %/hour
@@ -28,6 +31,9 @@ func PlotMaintain(cells []Cell, base string) error {
 					pub = append(pub, plotter.XY{X: float64(ka), Y: x.Published})
 				}
 			}
+			if len(model) == 0 || len(pub) == 0 {
+				continue // nothing to compare on this line
+			}
 			lm, pm, err := plotter.NewLinePoints(model)
 			if err != nil {
 				return err
@@ -44,6 +50,9 @@ func PlotMaintain(cells []Cell, base string) error {
 			i++
 		}
 	}
+	if i == 0 {
+		return saveEmpty(base, "no maintain cells with values in this run")
+	}
 	return saveBoth(p, base)
 }
 
@@ -51,6 +60,7 @@ func PlotMaintain(cells []Cell, base string) error {
 // scales, one line per model and protocol; writes base.png and base.svg.
 func PlotPhysical(cells []Cell, base string) error {
 	p := keepalivePlot("Maintain, physical radio models: % battery per hour (solid: HTTPS, dashed: MQTT)")
+	lines := 0
 	for i, radio := range PhysicalRadios {
 		for _, proto := range Protocols {
 			var xys plotter.XYs
@@ -62,6 +72,7 @@ func PlotPhysical(cells []Cell, base string) error {
 			if len(xys) == 0 {
 				continue
 			}
+			lines++
 			l, pts, err := plotter.NewLinePoints(xys)
 			if err != nil {
 				return err
@@ -73,6 +84,9 @@ func PlotPhysical(cells []Cell, base string) error {
 			p.Add(l, pts)
 			p.Legend.Add(strings.ToUpper(radio)+" "+strings.ToUpper(proto), l, pts)
 		}
+	}
+	if lines == 0 {
+		return saveEmpty(base, "no physical-model cells in this run")
 	}
 	return saveBoth(p, base)
 }
@@ -88,6 +102,25 @@ func keepalivePlot(title string) *plot.Plot {
 	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 	p.Legend.Left = true // the lines fall to the right
 	return p
+}
+
+// saveEmpty writes base.png and base.svg saying why there is no plot (a
+// log axis without values cannot be drawn).
+func saveEmpty(base, why string) error {
+	for _, ext := range []string{"png", "svg"} {
+		f, err := os.Create(base + "." + ext)
+		if err != nil {
+			return err
+		}
+		err = plots.WriteEmpty(f, ext, why)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // saveBoth writes base.png and base.svg.

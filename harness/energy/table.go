@@ -16,15 +16,15 @@ type Cell struct {
 	Radio      string  `json:"radio"` // 3g or wifi (physical models also lte)
 	Protocol   string  `json:"protocol"`
 	KeepaliveS *int    `json:"keepalive_s,omitempty"`
-	Model      string  `json:"model"`               // powertutor, or physical-<radio>
-	Value      float64 `json:"value"`               // % battery (connect) or %/hour (maintain)
-	Published  float64 `json:"published,omitempty"` // 0 when the study has no such cell
-	Ratio      float64 `json:"ratio,omitempty"`     // value/published
-	EventJ     float64 `json:"event_joules"`        // one connect, or one keepalive/reconnect
-	Split      float64 `json:"split_fraction"`      // PowerTutor: share of poll phases where the event spans two polls
-	SpanS      float64 `json:"span_s"`              // the event's duration on the link model
-	Captures   int     `json:"captures"`            // captured repetitions the median is taken over
-	Timing     string  `json:"timing"`              // how the loopback capture was timed
+	Model      string  `json:"model"`          // powertutor, or physical-<radio>
+	Value      float64 `json:"value"`          // % battery (connect) or %/hour (maintain)
+	Published  float64 `json:"published"`      // 0 when the study has no such cell (LTE)
+	Ratio      float64 `json:"ratio"`          // value/published, 0 without a published value
+	EventJ     float64 `json:"event_joules"`   // one connect, or one keepalive/reconnect
+	Split      float64 `json:"split_fraction"` // PowerTutor: share of poll phases where the event spans two polls
+	SpanS      float64 `json:"span_s"`         // the event's duration on the link model
+	Captures   int     `json:"captures"`       // captured repetitions the median is taken over
+	Timing     string  `json:"timing"`         // how the loopback capture was timed
 	Link       string  `json:"link"`
 	TLS        string  `json:"tls"`
 }
@@ -122,22 +122,10 @@ func (c *Constants) Table(caps []*Events) ([]Cell, error) {
 	}
 	add := func(table, radio, proto string, ka int) {
 		ev := event[table+radio+proto]
-		value := c.Percent(ev.Joules)
-		if ka > 0 {
-			value = c.Percent(ev.Joules * 3600 / float64(ka))
-		}
-		// Published % are of the study's battery: rescaled to this one.
-		published := pub[key(table, radio, proto, ka)] * c.studyJoules / c.Battery.Joules
-		cell := Cell{Table: table, Radio: radio, Protocol: proto, Model: "powertutor", Value: value,
-			Published: published, EventJ: ev.Joules, Split: ev.Split, SpanS: ev.Span,
-			Captures: len(caps), Timing: "re-timed with the link model", Link: c.Links[radio].String(), TLS: caps[0].TLS}
-		if ka > 0 {
-			cell.KeepaliveS = &ka
-		}
-		if cell.Published > 0 {
-			cell.Ratio = value / cell.Published
-		}
-		cells = append(cells, cell)
+		cell := Cell{Table: table, Radio: radio, Protocol: proto, Model: "powertutor", EventJ: ev.Joules,
+			Split: ev.Split, SpanS: ev.Span, Captures: len(caps), Timing: "re-timed with the link model",
+			Link: c.Links[radio].String(), TLS: caps[0].TLS}
+		cells = append(cells, c.fill(cell, ka, pub))
 	}
 	for _, radio := range Radios {
 		for _, proto := range Protocols {
@@ -153,6 +141,26 @@ func (c *Constants) Table(caps []*Events) ([]Cell, error) {
 	}
 	return cells, nil
 }
+
+// fill sets a cell's keepalive, value (% per event, or %/hour for one
+// event per keepalive), published value and ratio from its EventJ. The
+// published % are of the study's battery: rescaled to this one.
+func (c *Constants) fill(cell Cell, ka int, pub map[string]float64) Cell {
+	cell.Value = c.Percent(cell.EventJ)
+	if ka > 0 {
+		cell.KeepaliveS = &ka
+		cell.Value = c.Percent(cell.EventJ * 3600 / float64(ka))
+	}
+	cell.Published = pub[key(cell.Table, cell.Radio, cell.Protocol, ka)] * c.studyJoules / c.Battery.Joules
+	if cell.Published > 0 {
+		cell.Ratio = cell.Value / cell.Published
+	}
+	return cell
+}
+
+// StudyBattery reports whether the battery is the study's, which the
+// published percentages are of.
+func (c *Constants) StudyBattery() bool { return c.Battery.Joules == c.studyJoules }
 
 // Derived are the slides' two derived figures.
 type Derived struct {
