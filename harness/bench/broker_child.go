@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/wirecheck/wirecheck/internal/loopback"
 )
 
 // child runs one broker process and waits until it accepts connections.
@@ -136,7 +138,7 @@ func (c *child) startOnFreePort(ctx context.Context, run func(port int) error) e
 	var err error
 	for range 3 {
 		var port int
-		if port, err = freePort(); err != nil {
+		if port, err = loopback.FreePort(); err != nil {
 			return err
 		}
 		if err = run(port); err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "in use") {
@@ -144,17 +146,6 @@ func (c *child) startOnFreePort(ctx context.Context, run func(port int) error) e
 		}
 	}
 	return err
-}
-
-// freePort asks the kernel for a free loopback port. Another process could
-// take it before the broker binds it; startOnFreePort retries with a new one.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // tail keeps the last 8 KiB written to it, for error messages.

@@ -36,6 +36,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/wirecheck/wirecheck/internal/loopback"
+	"github.com/wirecheck/wirecheck/internal/syncbuf"
 )
 
 // EnvDSN names the variable that points tests at an existing server.
@@ -61,7 +64,7 @@ type Server struct {
 	cmd     *exec.Cmd
 	exited  chan struct{} // closed when postgres has exited
 	waitErr error         // postgres's exit status, valid after exited
-	log     *lockedBuffer
+	log     *syncbuf.Buffer
 
 	stopOnce sync.Once
 	stopErr  error
@@ -93,7 +96,7 @@ func Start(ctx context.Context) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgtest: %w", err)
 	}
-	s := &Server{dir: dir, log: &lockedBuffer{}}
+	s := &Server{dir: dir, log: &syncbuf.Buffer{}}
 	if err := s.start(ctx, bin, cred); err != nil {
 		s.kill()
 		os.RemoveAll(dir)
@@ -122,7 +125,7 @@ func (s *Server) start(ctx context.Context, bin string, cred *syscall.Credential
 	// postgres's bind; then postgres exits at once, and we try another.
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
-		if s.port, err = freePort(); err != nil {
+		if s.port, err = loopback.FreePort(); err != nil {
 			return err
 		}
 		if err = s.launch(bin, data, cred); err != nil {
@@ -457,15 +460,6 @@ func childEnv() []string {
 	return append(env, "LC_ALL=C", "LANG=C")
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("pgtest: free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 var unsafeRE = regexp.MustCompile(`[^a-z0-9_]+`)
 
 func sanitize(s string) string {
@@ -484,31 +478,4 @@ func tail(b []byte) string {
 		b = append([]byte("…"), b[len(b)-n:]...)
 	}
 	return string(b)
-}
-
-// lockedBuffer collects postgres's output; the exec package writes to it
-// from its own goroutines while waitReady reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) Bytes() []byte {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return bytes.Clone(l.b.Bytes())
-}
-
-func (l *lockedBuffer) String() string { return string(l.Bytes()) }
-
-func (l *lockedBuffer) Reset() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.b.Reset()
 }

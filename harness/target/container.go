@@ -20,6 +20,8 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	tclog "github.com/testcontainers/testcontainers-go/log"
 	"github.com/testcontainers/testcontainers-go/wait"
+
+	"github.com/wirecheck/wirecheck/internal/loopback"
 )
 
 // ErrNoDocker is returned by Container.Start when no Docker engine answers.
@@ -252,7 +254,7 @@ func (c *Container) prepare() (err error) {
 	// switching to a user that the image may not have.
 	mc := mosquittoConf{Dir: containerConfDir, DataDir: containerDataDir, Root: true}
 	for _, port := range []*int{&mc.Plain, &mc.TLS, &mc.WS} {
-		if *port, err = freePort(); err != nil {
+		if *port, err = loopback.FreePort(); err != nil {
 			return err
 		}
 	}

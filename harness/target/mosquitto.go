@@ -17,6 +17,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/wirecheck/wirecheck/internal/loopback"
 )
 
 // ErrNoMosquitto is returned by Start when no mosquitto binary is found.
@@ -125,14 +127,14 @@ func (m *Mosquitto) prepare() (err error) {
 		return err
 	}
 	mc := mosquittoConf{Dir: dir, DataDir: dir, Root: os.Geteuid() == 0}
-	if mc.Plain, err = freePort(); err != nil {
+	if mc.Plain, err = loopback.FreePort(); err != nil {
 		return err
 	}
-	if mc.TLS, err = freePort(); err != nil {
+	if mc.TLS, err = loopback.FreePort(); err != nil {
 		return err
 	}
 	if ws {
-		if mc.WS, err = freePort(); err != nil {
+		if mc.WS, err = loopback.FreePort(); err != nil {
 			return err
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wirecheck/wirecheck/internal/loopback"
 	"github.com/wirecheck/wirecheck/reference/mqtt"
 	"github.com/wirecheck/wirecheck/reference/mqtt/auth"
 	"github.com/wirecheck/wirecheck/reference/mqtt/listeners"
@@ -72,7 +73,7 @@ func (r *Reference) prepare() error {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(certPEM)
 	for i := range r.ports {
-		if r.ports[i], err = freePort(); err != nil {
+		if r.ports[i], err = loopback.FreePort(); err != nil {
 			return err
 		}
 	}

@@ -22,3 +22,17 @@ func TestConcurrentWrites(t *testing.T) {
 		t.Fatalf("%d bytes, want 800", len(got))
 	}
 }
+
+func TestBytesIsACopyAndReset(t *testing.T) {
+	var b Buffer
+	b.Write([]byte("abc"))
+	got := b.Bytes()
+	got[0] = 'x'
+	if b.String() != "abc" {
+		t.Fatalf("Bytes aliased the buffer: %q", b.String())
+	}
+	b.Reset()
+	if b.String() != "" {
+		t.Fatalf("after Reset: %q", b.String())
+	}
+}
