@@ -49,6 +49,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	cases := Cases(cfg)
 	r.total = len(cases)
+	// What the measured time alone adds up to; restarts and drains come on top.
+	least := time.Duration(len(cases)*len(cfg.Targets)*cfg.Rounds) * cfg.Duration
+	fmt.Fprintf(r.out, "%d case(s) x %d target(s) x %d round(s) of %s: at least %s of measuring\n",
+		len(cases), len(cfg.Targets), cfg.Rounds, cfg.Duration, least.Round(100*time.Millisecond))
 	for i := 0; i < len(cases); {
 		j := i
 		for j < len(cases) && cases[j].Scenario == cases[i].Scenario {
