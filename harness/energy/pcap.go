@@ -2,18 +2,14 @@ package energy
 
 import (
 	"bufio"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
-
-	fix "github.com/wirecheck/wirecheck/fixtures/energy"
 )
 
 // ReadPcap reads a pcap or pcapng file and returns the TCP segments to or
@@ -104,28 +100,4 @@ func ipSizes(pk gopacket.Packet, tl *layers.TCP, frameLen int) (wire, payload in
 // be the phone's own traffic: no re-timing), as an event after a long idle.
 func (c *Constants) FileEnergy(radio string, pkts []Packet) Event {
 	return c.sampled(radio, pkts)
-}
-
-// Traces reads a trace CSV of the fixtures (chart,series,second,milliwatts):
-// "chart/series" → mW per second.
-func Traces(name string) (map[string][]float64, error) {
-	f, err := fix.Files.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		return nil, err
-	}
-	out := map[string][]float64{}
-	for _, r := range recs[1:] {
-		v, err := strconv.ParseFloat(r[3], 64)
-		if err != nil {
-			return nil, err
-		}
-		k := r[0] + "/" + r[1]
-		out[k] = append(out[k], v)
-	}
-	return out, nil
 }

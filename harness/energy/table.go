@@ -34,19 +34,31 @@ func key(table, radio, proto string, ka int) string {
 	return fmt.Sprintf("%s/%s/%s/%d", table, radio, proto, ka)
 }
 
-// Published reads published.csv: key → value.
-func Published() (map[string]float64, error) {
-	f, err := fix.Files.Open("published.csv")
+// fixtureRows reads a CSV fixture without its header line.
+func fixtureRows(name string) ([][]string, error) {
+	f, err := fix.Files.Open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	recs, err := csv.NewReader(f).ReadAll()
 	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(recs) == 0 {
+		return nil, fmt.Errorf("%s: empty", name)
+	}
+	return recs[1:], nil
+}
+
+// Published reads published.csv: key → value.
+func Published() (map[string]float64, error) {
+	recs, err := fixtureRows("published.csv")
+	if err != nil {
 		return nil, err
 	}
 	out := map[string]float64{}
-	for _, r := range recs[1:] {
+	for _, r := range recs {
 		ka, _ := strconv.Atoi(r[3])
 		v, err := strconv.ParseFloat(r[4], 64)
 		if err != nil {

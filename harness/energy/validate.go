@@ -1,6 +1,9 @@
 package energy
 
-import "math"
+import (
+	"math"
+	"strconv"
+)
 
 // Bursts counts the radio bursts of a published per-second 3G trace (runs
 // of ticks with at least three at PowerTutor's FACH or DCH level) and how
@@ -70,4 +73,23 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// Traces reads a trace CSV of the fixtures (chart,series,second,milliwatts):
+// "chart/series" → mW per second.
+func Traces(name string) (map[string][]float64, error) {
+	recs, err := fixtureRows(name)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]float64{}
+	for _, r := range recs {
+		v, err := strconv.ParseFloat(r[3], 64)
+		if err != nil {
+			return nil, err
+		}
+		k := r[0] + "/" + r[1]
+		out[k] = append(out[k], v)
+	}
+	return out, nil
 }
