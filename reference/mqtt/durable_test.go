@@ -80,7 +80,7 @@ func TestDurableRestart(t *testing.T) {
 		}
 		if len(got) == srv.opts.MaxInflight || i == n-1 {
 			for _, p := range got {
-				sub.complete(p)
+				sub.ackPub(p)
 			}
 			got = got[:0]
 		}
@@ -90,7 +90,7 @@ func TestDurableRestart(t *testing.T) {
 	// The subscriptions were restored, not just the queue.
 	pub = client(t, addr, "dur-pub")
 	pub.publish(&packets.Publish{Topic: "dur/live/x", QoS: 2, PacketID: 1, Payload: []byte("live")})
-	sub.complete(sub.expectPublish("dur/live/x", "live", 2))
+	sub.ackPub(sub.expectPublish("dur/live/x", "live", 2))
 
 	late := client(t, addr, "dur-late")
 	late.subscribe(1, "dur/+", 1)
@@ -141,7 +141,7 @@ func TestDurableSessionBookkeeping(t *testing.T) {
 		got = append(got, a.expectPublish("dbk/q", fmt.Sprintf("q%d", i), 2))
 	}
 	for _, p := range got {
-		a.complete(p)
+		a.ackPub(p)
 	}
 	a.expectSilence(200 * time.Millisecond)
 	if _, present := connectSession(t, addr, "dbk-b", false); present {
@@ -202,7 +202,7 @@ func TestDurableQoS2InboundRestart(t *testing.T) {
 	if rec := expect[*packets.Pubrec](pub, 2*time.Second); rec.PacketID != 7 {
 		t.Fatalf("PUBREC %d", rec.PacketID)
 	}
-	sub.complete(sub.expectPublish("din/t", "once", 2))
+	sub.ackPub(sub.expectPublish("din/t", "once", 2))
 	sub.ping()
 
 	_, addr = restartServer(t, srv)
@@ -225,7 +225,7 @@ func TestDurableQoS2InboundRestart(t *testing.T) {
 
 	// Released: the same ID now carries a new message.
 	pub.publish(&packets.Publish{Topic: "din/t", QoS: 2, PacketID: 7, Payload: []byte("twice")})
-	sub.complete(sub.expectPublish("din/t", "twice", 2))
+	sub.ackPub(sub.expectPublish("din/t", "twice", 2))
 }
 
 // TestDurablePubrelAfterRestart: the publisher sends only PUBREL after the
@@ -273,7 +273,7 @@ func TestDurableAckMeansStored(t *testing.T) {
 	_, addr = restartServer(t, srv)
 	c := client(t, addr, "ack-sub")
 	c.subscribe(1, "ack/ret", 1)
-	c.complete(c.expectPublish("ack/ret", "on disk", 1))
+	c.ackPub(c.expectPublish("ack/ret", "on disk", 1))
 }
 
 func copyFile(t *testing.T, from, to string) {

@@ -216,12 +216,7 @@ func (c *rawClient) expectPub(topic string) *packets.Publish {
 			if p.Topic != topic {
 				c.t.Fatalf("PUBLISH on %q (%+v), want %q", p.Topic, p, topic)
 			}
-			switch p.QoS {
-			case 1:
-				c.send(&packets.Puback{PacketID: p.PacketID})
-			case 2:
-				c.send(&packets.Pubrec{PacketID: p.PacketID})
-			}
+			c.ackFirst(p)
 			return p
 		default:
 			c.t.Fatalf("got %v %+v, want PUBLISH on %q", p.Type(), p, topic)
@@ -243,12 +238,7 @@ func (c *rawClient) pubsUntil(topic string) []*packets.Publish {
 		case *packets.Pubrel:
 			c.send(&packets.Pubcomp{PacketID: p.PacketID})
 		case *packets.Publish:
-			switch p.QoS {
-			case 1:
-				c.send(&packets.Puback{PacketID: p.PacketID})
-			case 2:
-				c.send(&packets.Pubrec{PacketID: p.PacketID})
-			}
+			c.ackFirst(p)
 			if p.Topic == topic {
 				return out
 			}
@@ -259,15 +249,23 @@ func (c *rawClient) pubsUntil(topic string) []*packets.Publish {
 	}
 }
 
-// ackPub completes the receiver's side of p's QoS flow, waiting for the
-// PUBREL of a QoS 2 message (use it when nothing else can interleave).
-func (c *rawClient) ackPub(p *packets.Publish) {
-	c.t.Helper()
+// ackFirst sends the receiver's first acknowledgement of p: PUBACK for
+// QoS 1, PUBREC for QoS 2 (the PUBREL is answered where it is met).
+func (c *rawClient) ackFirst(p *packets.Publish) {
 	switch p.QoS {
 	case 1:
 		c.send(&packets.Puback{PacketID: p.PacketID})
 	case 2:
 		c.send(&packets.Pubrec{PacketID: p.PacketID})
+	}
+}
+
+// ackPub completes the receiver's side of p's QoS flow, waiting for the
+// PUBREL of a QoS 2 message (use it when nothing else can interleave).
+func (c *rawClient) ackPub(p *packets.Publish) {
+	c.t.Helper()
+	c.ackFirst(p)
+	if p.QoS == 2 {
 		if rel := expect[*packets.Pubrel](c, 2*time.Second); rel.PacketID != p.PacketID {
 			c.t.Fatalf("PUBREL %d, want %d [MQTT-2.3.1-6]", rel.PacketID, p.PacketID)
 		}
@@ -291,12 +289,7 @@ func (c *rawClient) collectPubs(quiet time.Duration) []*packets.Publish {
 		}
 		switch p := p.(type) {
 		case *packets.Publish:
-			switch p.QoS { // QoS 2 completes when its PUBREL comes
-			case 1:
-				c.send(&packets.Puback{PacketID: p.PacketID})
-			case 2:
-				c.send(&packets.Pubrec{PacketID: p.PacketID})
-			}
+			c.ackFirst(p) // QoS 2 completes when its PUBREL comes
 			out = append(out, p)
 		case *packets.Pubrel:
 			c.send(&packets.Pubcomp{PacketID: p.PacketID})

@@ -196,7 +196,7 @@ func TestMosquittoClientsWill(t *testing.T) {
 	if err := sub.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	watcher.complete(watcher.expectPublish("mw/will", "gone", 1))
+	watcher.ackPub(watcher.expectPublish("mw/will", "gone", 1))
 }
 
 // TestMosquittoClientsTLS: mosquitto_sub and mosquitto_pub with --cafile

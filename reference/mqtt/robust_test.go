@@ -69,7 +69,7 @@ func TestRobustMalformed(t *testing.T) {
 	}
 	for i := range 3 {
 		pub.publish(&packets.Publish{Topic: "mal/ok", QoS: 1, PacketID: uint16(i + 1), Payload: []byte("still here")})
-		watcher.complete(watcher.expectPublish("mal/ok", "still here", 1))
+		watcher.ackPub(watcher.expectPublish("mal/ok", "still here", 1))
 	}
 	watcher.ping()
 }

@@ -180,11 +180,9 @@ func (c *rawClient) subscribeMany(id uint16, filters ...string) []byte {
 	return expect[*packets.Suback](c, 2*time.Second).ReturnCodes
 }
 
-// TestSecurityACL: an acl_file with user sections and %c / %u patterns.
-// Refused subscriptions get 0x80 [MQTT-3.8.4-5]; a refused PUBLISH is
-// acknowledged as usual and delivered to no one [MQTT-3.3.5-2].
-func TestSecurityACL(t *testing.T) {
-	t.Parallel()
+// aclOptions: testACL loaded from a file, users alice and bob.
+func aclOptions(t *testing.T) Options {
+	t.Helper()
 	aclPath := filepath.Join(t.TempDir(), "acl")
 	if err := os.WriteFile(aclPath, []byte(testACL), 0o600); err != nil {
 		t.Fatal(err)
@@ -193,8 +191,15 @@ func TestSecurityACL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, addr := startServer(t, Options{ACL: acl,
-		Passwords: loadPasswords(t, map[string]string{"alice": "a-pw", "bob": "b-pw"})})
+	return Options{ACL: acl, Passwords: loadPasswords(t, map[string]string{"alice": "a-pw", "bob": "b-pw"})}
+}
+
+// TestSecurityACL: an acl_file with user sections and %c / %u patterns.
+// Refused subscriptions get 0x80 [MQTT-3.8.4-5]; a refused PUBLISH is
+// acknowledged as usual and delivered to no one [MQTT-3.3.5-2].
+func TestSecurityACL(t *testing.T) {
+	t.Parallel()
+	_, addr := startServer(t, aclOptions(t))
 	a := connectUser(t, addr, "dev-a", "alice", "a-pw")
 	b := connectUser(t, addr, "dev-b", "bob", "b-pw")
 
@@ -222,7 +227,7 @@ func TestSecurityACL(t *testing.T) {
 	// Allowed: the first thing bob receives is this, so the denied ones
 	// went nowhere (a connection's messages keep their order).
 	a.publish(&packets.Publish{Topic: "inbox/bob/hi", QoS: 1, PacketID: 3, Payload: []byte("for bob")}) // %u
-	b.complete(b.expectPublish("inbox/bob/hi", "for bob", 1))
+	b.ackPub(b.expectPublish("inbox/bob/hi", "for bob", 1))
 
 	// QoS 0 below: the publishers are subscribers too, and their own copy
 	// may overtake a PUBACK.
@@ -275,7 +280,7 @@ func TestSecurityTLS(t *testing.T) {
 	defer pc.Disconnect(250)
 	pahoWait(t, pc.Subscribe("tls/paho", 1, func(_ paho.Client, m paho.Message) { msgs <- m }), "subscribe")
 	pahoWait(t, pc.Publish("tls/raw", 1, false, "from paho"), "publish")
-	raw.complete(raw.expectPublish("tls/raw", "from paho", 1))
+	raw.ackPub(raw.expectPublish("tls/raw", "from paho", 1))
 	raw.publish(&packets.Publish{Topic: "tls/paho", QoS: 1, PacketID: 5, Payload: []byte("from raw")})
 	select {
 	case m := <-msgs:
@@ -341,7 +346,7 @@ func TestSecurityWebSocket(t *testing.T) {
 
 	tcp := client(t, tcpAddr, "ws-tcp")
 	tcp.publish(&packets.Publish{Topic: "ws/raw", QoS: 1, PacketID: 1, Payload: []byte("from tcp")})
-	raw.complete(raw.expectPublish("ws/raw", "from tcp", 1))
+	raw.ackPub(raw.expectPublish("ws/raw", "from tcp", 1))
 	raw.disconnect()
 }
 
@@ -362,14 +367,14 @@ func TestSecurityMaxPacketSize(t *testing.T) {
 		t.Fatalf("test bug: packet is %d bytes", len(b))
 	}
 	big.publish(at)
-	sub.complete(sub.expectPublish("lim/t", string(at.Payload), 1))
+	sub.ackPub(sub.expectPublish("lim/t", string(at.Payload), 1))
 
 	big.send(&packets.Publish{Topic: "lim/t", QoS: 1, PacketID: 2, Payload: make([]byte, limit-overhead+1)})
 	big.expectClosed(2 * time.Second)
 
 	other := client(t, addr, "lim-other")
 	other.publish(&packets.Publish{Topic: "lim/t", QoS: 1, PacketID: 1, Payload: []byte("small")})
-	sub.complete(sub.expectPublish("lim/t", "small", 1)) // the oversized one was not routed
+	sub.ackPub(sub.expectPublish("lim/t", "small", 1)) // the oversized one was not routed
 }
 
 // TestSecurityMaxConnections: a connection beyond MaxConnections is closed
@@ -410,16 +415,7 @@ func TestSecurityMaxConnections(t *testing.T) {
 // does) are both acceptable; delivering it is not.
 func TestSecurityWillACL(t *testing.T) {
 	t.Parallel()
-	aclPath := filepath.Join(t.TempDir(), "acl")
-	if err := os.WriteFile(aclPath, []byte(testACL), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	acl, err := auth.LoadACLFile(aclPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, addr := startServer(t, Options{ACL: acl,
-		Passwords: loadPasswords(t, map[string]string{"alice": "a-pw", "bob": "b-pw"})})
+	_, addr := startServer(t, aclOptions(t))
 	bob := connectUser(t, addr, "wacl-bob", "bob", "b-pw")
 	if got := bob.subscribeMany(1, "news/#", "shared/#"); string(got) != "\x01\x01" {
 		t.Fatalf("SUBACK %v", got)
@@ -446,7 +442,7 @@ func TestSecurityWillACL(t *testing.T) {
 		}
 	}
 	// Only the allowed will arrives, and it is the first thing bob gets.
-	bob.complete(bob.expectPublish("shared/will", "will of wacl-ok", 0))
+	bob.ackPub(bob.expectPublish("shared/will", "will of wacl-ok", 0))
 	bob.expectSilence(200 * time.Millisecond)
 }
 
@@ -456,16 +452,7 @@ func TestSecurityWillACL(t *testing.T) {
 // others are not delivered.
 func TestSecurityACLDurableSession(t *testing.T) {
 	t.Parallel()
-	aclPath := filepath.Join(t.TempDir(), "acl")
-	if err := os.WriteFile(aclPath, []byte(testACL), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	acl, err := auth.LoadACLFile(aclPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, addr := startDurable(t, Options{ACL: acl,
-		Passwords: loadPasswords(t, map[string]string{"alice": "a-pw", "bob": "b-pw"})})
+	srv, addr := startDurable(t, aclOptions(t))
 	connect := func(addr, id string) (*rawClient, bool) {
 		c := dialRaw(t, addr)
 		ack := c.connect(&packets.Connect{ClientID: id, UsernameFlag: true, Username: "bob",
@@ -494,7 +481,7 @@ func TestSecurityACLDurableSession(t *testing.T) {
 	}
 	p1 := sub.expectPublish("news/after-restart", "n", 1)
 	p2 := sub.expectPublish("inbox/bob/m", "m", 1)
-	sub.complete(p1)
-	sub.complete(p2)
+	sub.ackPub(p1)
+	sub.ackPub(p2)
 	sub.expectSilence(200 * time.Millisecond)
 }

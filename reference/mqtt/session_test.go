@@ -81,21 +81,6 @@ func (c *rawClient) expectPublish(topic, payload string, qos byte) *packets.Publ
 	return p
 }
 
-// complete finishes the receiver's side of p's QoS flow.
-func (c *rawClient) complete(p *packets.Publish) {
-	c.t.Helper()
-	switch p.QoS {
-	case 1:
-		c.send(&packets.Puback{PacketID: p.PacketID})
-	case 2:
-		c.send(&packets.Pubrec{PacketID: p.PacketID})
-		if rel := expect[*packets.Pubrel](c, 2*time.Second); rel.PacketID != p.PacketID {
-			c.t.Fatalf("PUBREL %d, want %d", rel.PacketID, p.PacketID)
-		}
-		c.send(&packets.Pubcomp{PacketID: p.PacketID})
-	}
-}
-
 // ping proves the connection is alive and that the broker has processed
 // everything sent before it: PINGRESP comes after the responses to earlier
 // packets because a connection's packets are handled in order.
@@ -139,7 +124,7 @@ func TestSessionPersistentSubscriptions(t *testing.T) {
 	if p.Dup || p.Retain {
 		t.Fatalf("DUP %v RETAIN %v on a first live delivery", p.Dup, p.Retain)
 	}
-	sub.complete(p)
+	sub.ackPub(p)
 }
 
 // TestSessionQueuedWhileOffline: QoS 1 and 2 messages for an offline
@@ -176,7 +161,7 @@ func TestSessionQueuedWhileOffline(t *testing.T) {
 		got = append(got, p)
 	}
 	for _, p := range got {
-		sub.complete(p)
+		sub.ackPub(p)
 	}
 	sub.expectSilence(200 * time.Millisecond)
 	t.Log("outcome: QoS 0 messages are not queued for an offline persistent session")
@@ -203,7 +188,7 @@ func TestSessionQueueBounded(t *testing.T) {
 	}
 	sub, _ = connectSession(t, addr, "bound-sub", false)
 	for i := range maxQueued { // the oldest are kept, later arrivals dropped
-		sub.complete(sub.expectPublish("bound/t", fmt.Sprintf("m%d", i), 1))
+		sub.ackPub(sub.expectPublish("bound/t", fmt.Sprintf("m%d", i), 1))
 	}
 	sub.expectSilence(200 * time.Millisecond)
 }
@@ -250,7 +235,7 @@ func TestSessionInflightResent(t *testing.T) {
 		t.Fatalf("resent PUBREL %d, want %d", rel.PacketID, p3.PacketID)
 	}
 	sub.send(&packets.Puback{PacketID: r1.PacketID})
-	sub.complete(r2)
+	sub.ackPub(r2)
 	sub.send(&packets.Pubcomp{PacketID: rel.PacketID})
 	sub.ping()
 	sub.disconnect()
