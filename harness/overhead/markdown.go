@@ -7,18 +7,23 @@ import (
 	"strings"
 )
 
+// protoName is MQTT, HTTPS, or HTTP when the row ran without TLS.
+func protoName(r Row) string {
+	switch {
+	case r.Protocol != "https":
+		return "MQTT"
+	case r.TLS == "none":
+		return "HTTP"
+	}
+	return "HTTPS"
+}
+
 // protoLabel names a row's protocol for people: MQTT, HTTP (plain),
 // HTTPS, with the maintenance mode or QoS where it applies.
 func protoLabel(r Row) string {
-	p := "MQTT"
-	if r.Protocol == "https" {
-		p = "HTTPS"
-		if r.TLS == "none" {
-			p = "HTTP"
-		}
-		if r.Experiment == ExpShapes {
-			p += " REST"
-		}
+	p := protoName(r)
+	if r.Protocol == "https" && r.Experiment == ExpShapes {
+		p += " REST"
 	}
 	switch {
 	case r.Mode == "reconnect":

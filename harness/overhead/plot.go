@@ -77,15 +77,9 @@ func EventPanels(rows []Row) []Panel {
 // barLabel is a short name for a bar: protocol (and QoS or maintenance
 // mode) and transport.
 func barLabel(r Row) string {
-	p := "MQTT"
-	if r.Protocol == "https" {
-		p = "HTTPS"
-		if r.TLS == "none" {
-			p = "HTTP"
-		}
-		if r.Experiment == ExpShapes {
-			p = "REST"
-		}
+	p := protoName(r)
+	if r.Protocol == "https" && r.Experiment == ExpShapes {
+		p = "REST"
 	}
 	switch {
 	case r.Mode == "reconnect":
