@@ -269,6 +269,19 @@ func Collect(c *rawclient.Client, n int) []*packets.Publish {
 	return got
 }
 
+// ExpectPubacks reads n PUBACKs from pub and requires one per packet ID
+// 1..n sent, whatever their order.
+func ExpectPubacks(pub *rawclient.Client, n int) {
+	GinkgoHelper()
+	acked := map[uint16]bool{}
+	for range n {
+		p, err := pub.Expect(packets.PUBACK, Long)
+		Expect(err).NotTo(HaveOccurred(), "after %d PUBACKs", len(acked))
+		acked[p.(*packets.Puback).PacketID] = true
+	}
+	Expect(acked).To(HaveLen(n), "one PUBACK per PUBLISH")
+}
+
 // Payloads returns the payloads of ps as strings.
 func Payloads(ps []*packets.Publish) []string {
 	out := make([]string, len(ps))

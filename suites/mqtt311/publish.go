@@ -89,13 +89,7 @@ var _ = Describe("PUBLISH", Area("publish"), func() {
 				Expect(pub.Send(&packets.Publish{Topic: topic, QoS: 1, PacketID: uint16(i + 1),
 					Payload: []byte(strconv.Itoa(i))})).To(Succeed())
 			}
-			acked := map[uint16]bool{}
-			for range n {
-				p, err := pub.Expect(packets.PUBACK, Long)
-				Expect(err).NotTo(HaveOccurred(), "after %d PUBACKs", len(acked))
-				acked[p.(*packets.Puback).PacketID] = true
-			}
-			Expect(acked).To(HaveLen(n), "one PUBACK per PUBLISH")
+			ExpectPubacks(pub, n)
 			got := Gather(sub, n, 0)
 			Expect(got).To(HaveLen(n))
 			for i, p := range got {

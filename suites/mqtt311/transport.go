@@ -36,13 +36,7 @@ var _ = Describe("Transport", Area("transport"), func() {
 			Expect(err).NotTo(HaveOccurred())
 		}
 		Expect(pub.SendBytes(b)).To(Succeed())
-		acked := map[uint16]bool{}
-		for range n {
-			p, err := pub.Expect(packets.PUBACK, Long)
-			Expect(err).NotTo(HaveOccurred(), "after %d PUBACKs", len(acked))
-			acked[p.(*packets.Puback).PacketID] = true
-		}
-		Expect(acked).To(HaveLen(n), "one PUBACK per PUBLISH")
+		ExpectPubacks(pub, n)
 		Expect(Payloads(Collect(sub, n))).To(Equal(want), "messages in order")
 
 		big := make([]byte, 200<<10)
