@@ -200,13 +200,14 @@ func (c *Constants) EventEnergy(radio string, pkts []Packet) Event {
 // already on the phone's clock.
 func (c *Constants) sampled(radio string, rt []Packet) Event {
 	period := c.idlePoll(radio)
+	up, down := meanWire(rt)
 	n := max(c.Phases, 1)
 	var ev Event
 	if len(rt) > 0 {
 		ev.Span = rt[len(rt)-1].T - rt[0].T
 	}
 	for k := range n {
-		tr, polls := c.Sample(radio, rt, (float64(k)+0.5)*period/float64(n))
+		tr, polls := c.sample(radio, rt, (float64(k)+0.5)*period/float64(n), up, down)
 		if k == n/2 {
 			ev.Trace = tr
 		}

@@ -125,8 +125,14 @@ func (c *Constants) keeper(radio string) keeper {
 // and the interface's mean packet size per direction, as Wifi.java does;
 // the interface is taken to carry only this app's packets.
 func (c *Constants) Sample(radio string, pkts []Packet, first float64) (mw []float64, polls int) {
+	up, down := meanWire(pkts)
+	return c.sample(radio, pkts, first, up, down)
+}
+
+// sample is Sample with the mean packet sizes already worked out, so the
+// phase loop computes them once.
+func (c *Constants) sample(radio string, pkts []Packet, first, upSize, downSize float64) (mw []float64, polls int) {
 	k := c.keeper(radio)
-	upSize, downSize := meanWire(pkts)
 	idlePoll := c.idlePoll(radio)
 	lastPoll, inactive := first-idlePoll, idlePoll
 	var out []float64
