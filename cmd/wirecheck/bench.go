@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/url"
 	"os"
 	"os/signal"
 	"slices"
@@ -152,7 +150,7 @@ func benchConfig(f *benchFlags) (bench.Config, error) {
 		if t == "" {
 			continue
 		}
-		if err := checkBenchTarget(t); err != nil {
+		if err := bench.CheckTarget(t); err != nil {
 			return cfg, usageError{err}
 		}
 		if slices.Contains(cfg.Targets, t) {
@@ -210,25 +208,6 @@ func benchConfig(f *benchFlags) (bench.Config, error) {
 	}
 	cfg.Quick, cfg.Rounds, cfg.Duration, cfg.Rate, cfg.Pin = f.quick, f.rounds, f.duration, f.rate, f.pin
 	return cfg, nil
-}
-
-// checkBenchTarget accepts the target forms the bench engine can run.
-func checkBenchTarget(t string) error {
-	const forms = "want reference, mosquitto or tcp://HOST:PORT"
-	switch {
-	case t == "reference" || t == "mosquitto":
-		return nil
-	case strings.Contains(t, "://"):
-		u, err := url.Parse(t)
-		if err != nil || u.Scheme != "tcp" {
-			return fmt.Errorf("target %q: unsupported scheme (%s)", t, forms)
-		}
-		if _, port, err := net.SplitHostPort(u.Host); err != nil || port == "" || (u.Path != "" && u.Path != "/") {
-			return fmt.Errorf("target %q: %s", t, forms)
-		}
-		return nil
-	}
-	return fmt.Errorf("unknown target %q: %s", t, forms)
 }
 
 // parsePayload reads a size in bytes: 256, 4k, 4KiB, 1M, 1MiB.

@@ -27,9 +27,33 @@ const (
 	brokerQueued   = 1000
 )
 
+const targetForms = "want reference, mosquitto or tcp://HOST:PORT"
+
+// CheckTarget reports whether spec is a target bench can run: reference,
+// mosquitto or tcp://HOST:PORT.
+func CheckTarget(spec string) error {
+	switch {
+	case spec == "reference" || spec == "mosquitto":
+		return nil
+	case strings.Contains(spec, "://"):
+		u, err := url.Parse(spec)
+		if err != nil || u.Scheme != "tcp" {
+			return fmt.Errorf("target %q: unsupported scheme (%s)", spec, targetForms)
+		}
+		if u.Host == "" || u.Port() == "" || (u.Path != "" && u.Path != "/") {
+			return fmt.Errorf("target %q: %s", spec, targetForms)
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown target %q: %s", spec, targetForms)
+}
+
 // newBroker turns a --target value into a broker. pin, if not empty, is the
 // CPU set local broker processes are pinned to.
 func newBroker(spec, brokerBin string, pin []int) (broker, error) {
+	if err := CheckTarget(spec); err != nil {
+		return nil, err
+	}
 	switch {
 	case spec == "reference" && brokerBin != "":
 		return &refChild{child: child{pin: pin}, bin: brokerBin}, nil
@@ -41,12 +65,7 @@ func newBroker(spec, brokerBin string, pin []int) (broker, error) {
 			return nil, err
 		}
 		return &mosquittoChild{child: child{pin: pin}, bin: bin}, nil
-	case strings.HasPrefix(spec, "tcp://"):
-		u, err := url.Parse(spec)
-		if err != nil || u.Host == "" || u.Port() == "" {
-			return nil, fmt.Errorf("target %q: want tcp://HOST:PORT", spec)
-		}
-		return &external{spec: spec, addr: u.Host}, nil
 	}
-	return nil, fmt.Errorf("unknown target %q: want reference, mosquitto or tcp://HOST:PORT", spec)
+	u, _ := url.Parse(spec) // CheckTarget accepted it: tcp://HOST:PORT
+	return &external{spec: spec, addr: u.Host}, nil
 }
